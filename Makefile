@@ -1,0 +1,89 @@
+# nudge: plain Makefile. `make` builds the three binaries from one static
+# library of src/. `make test` runs C unit tests and the black-box suite.
+# WERROR=1 (set by .ci/run) turns warnings into errors.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+BUILD   ?= build
+BIN     := bin
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -I$(BUILD) -MMD -MP \
+           -DNUDGE_VERSION='"$(VERSION)"'
+LDLIBS  += -levent -levent_pthreads -lhiredis -lcurl -ljansson -lssl -lcrypto -lm -lpthread
+
+ifeq ($(SAN),1)
+BUILD   := build-asan
+BIN     := bin-asan
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+SRCS    := $(sort $(wildcard src/*.c))
+OBJS    := $(SRCS:src/%.c=$(BUILD)/src/%.o)
+LUA     := $(sort $(wildcard src/lua/*.lua))
+LIB     := $(BUILD)/libnudge.a
+PROGS   := $(BIN)/nudge-server $(BIN)/nudge-worker $(BIN)/nudgectl
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PY      := /usr/bin/python3
+
+.PHONY: all deps run test unit blackbox asan clean install bench image fmt
+all: $(PROGS)
+
+# Lua scripts are compiled into the library as C strings (one source of truth).
+$(BUILD)/lua_scripts.h: $(LUA) scripts/lua2c.sh
+	@mkdir -p $(@D)
+	sh scripts/lua2c.sh $(LUA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/%.o: src/%.c $(BUILD)/lua_scripts.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: cmd/%/main.c $(LIB)
+	@mkdir -p $(@D) $(BUILD)/cmd
+	$(CC) $(CFLAGS) -MF $(BUILD)/cmd/$*.d -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps all
+	@sh scripts/run.sh
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; NUDGE_SOURCE_DIR=$(CURDIR) ./$$t; done
+
+blackbox: all
+	NUDGE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -x tests/blackbox $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory blackbox
+
+asan:
+	@$(MAKE) --no-print-directory SAN=1 all
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	cp -r config templates $(DESTDIR)$(PREFIX)/share/nudge/
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+-include $(OBJS:.o=.d) $(wildcard $(BUILD)/cmd/*.d) $(UNIT_BINS:=.d)

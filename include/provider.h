@@ -1,0 +1,111 @@
+/*
+ * provider: one small const vtable per sending service. A provider only
+ * builds the request for a rendered message and classifies the answer;
+ * running the request (libcurl multi), retries and leases belong to
+ * dispatch and worker. Providers with no network request (log) implement
+ * deliver() instead of build()/classify().
+ */
+#ifndef NUDGE_PROVIDER_H
+#define NUDGE_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct config;
+
+enum channel {
+	CHANNEL_EMAIL,
+	CHANNEL_SMS,
+	CHANNEL_WEBHOOK,
+};
+
+/* A rendered message, ready to go. All strings borrowed from the caller. */
+struct message {
+	const char	*id;		/* nudge message id (deterministic) */
+	const char	*shop;		/* shop domain */
+	const char	*flow;
+	const char	*step;
+	const char	*template;
+	enum channel	 channel;
+	int		 promotional;	/* 1: marketing step */
+	const char	*locale;	/* locale the template was rendered in */
+	const char	*to;		/* e-mail address or E.164 phone */
+	const char	*to_name;	/* may be NULL */
+	const char	*from;		/* sender address / number / id */
+	const char	*from_name;	/* may be NULL */
+	const char	*subject;	/* e-mail */
+	const char	*html;		/* e-mail */
+	const char	*text;		/* e-mail plain text, or the SMS text */
+	const char	*unsubscribe_url; /* promotional e-mail, else NULL */
+};
+
+/* The request a provider wants sent. Owned by whoever built it. */
+struct provider_req {
+	const char	*method;	/* "POST", ... (static string) */
+	char		*url;
+	char		*headers[16];	/* "Name: value", NULL-terminated */
+	size_t		 nheaders;
+	struct buf	 body;
+	char		*userpwd;	/* HTTP Basic "user:pass", or NULL */
+	/* SMTP (url smtp:// or smtps://): envelope sender and recipient */
+	char		*mail_from;
+	char		*mail_rcpt;
+};
+
+/* The answer, as dispatch saw it. */
+struct provider_resp {
+	long		 status;	/* HTTP status or SMTP reply code; 0 if none */
+	int		 transport_error; /* 0, or a CURLcode */
+	const char	*error;		/* transport error text, or NULL */
+	int		 timed_out;
+	const char	*body;
+	size_t		 body_len;
+	/* Case-insensitive response header lookup; NULL when absent. */
+	const char	*(*header)(void *hctx, const char *name);
+	void		*hctx;
+	int64_t		 now_ms;	/* wall clock when the answer came */
+};
+
+enum send_outcome {
+	SEND_OK,		/* accepted by the provider */
+	SEND_RETRY,		/* try again later (5xx, timeout, 429, ...) */
+	SEND_PERMANENT,		/* will never work (4xx, invalid recipient) */
+};
+
+struct provider_result {
+	enum send_outcome outcome;
+	int64_t		 retry_after_ms; /* >0: provider asked for this delay */
+	char		 provider_id[128];
+	char		 error[256];
+};
+
+struct provider {
+	const char	*name;
+	enum channel	 channel;
+	/* Builds req for m. 0, or -1 with *cause (the message is permanent). */
+	int		(*build)(const struct config *, const struct message *m,
+			    struct provider_req *req, char **cause);
+	void		(*classify)(const struct provider_resp *, struct provider_result *);
+	/* For providers without a network request; NULL otherwise. */
+	void		(*deliver)(const struct config *, const struct message *m,
+			    struct provider_result *);
+};
+
+extern const struct provider provider_sendgrid;
+extern const struct provider provider_log;
+
+/* The provider called name, or NULL. */
+const struct provider *provider_find(const char *name);
+void	provider_req_init(struct provider_req *);
+void	provider_req_free(struct provider_req *);
+/* Appends a printf-formatted header line to req. */
+void	provider_req_header(struct provider_req *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Parses Retry-After (delta seconds or an HTTP date) into ms; 0 if absent/bad. */
+int64_t	provider_retry_after_ms(const char *value, int64_t now_ms);
+/* The default HTTP classification: 2xx ok, 429/5xx/transport retry, else permanent. */
+void	provider_classify_http(const struct provider_resp *, struct provider_result *);
+
+#endif
