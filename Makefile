@@ -13,7 +13,7 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 OPT     ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -I$(BUILD) -MMD -MP \
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote include -iquote $(BUILD) -MMD -MP \
            -DNUDGE_VERSION='"$(VERSION)"'
 LDLIBS  += -levent -levent_pthreads -lhiredis -lcurl -ljansson -lssl -lcrypto -lm -lpthread
 

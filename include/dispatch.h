@@ -22,12 +22,19 @@ struct dispatch *dispatch_new(struct event_base *, long timeout_ms);
 /*
  * Starts req (ownership passes to dispatch, which frees it). 0, or -1 when
  * the request could not be started (cb is then not called).
+ * req must come from malloc: it is freed with provider_req_free + free, on
+ * -1 too. cb runs from the loop, never from within dispatch_send.
  */
 int	dispatch_send(struct dispatch *, struct provider_req *req,
 	    dispatch_done_cb *cb, void *arg);
 size_t	dispatch_inflight(const struct dispatch *);
 /* Aborts every request in flight (their callbacks are called with a transport error). */
 void	dispatch_abort_all(struct dispatch *);
+/*
+ * Aborts what is still in flight (each callback is called with a transport
+ * error, as by dispatch_abort_all), then frees. Safe from a done callback:
+ * the memory goes once the callback has returned.
+ */
 void	dispatch_free(struct dispatch *);
 
 #endif

@@ -2,7 +2,7 @@
  * platform: one small vtable per webhook source (Shopify, WooCommerce,
  * CartFlows, generic Standard Webhooks). verify() finds the shop and checks
  * the signature over the raw body; normalize() turns the payload into a
- * struct event. Neither knows about libevent: headers come through a lookup
+ * struct nevent. Neither knows about libevent: headers come through a lookup
  * function, so both are table-tested without a server.
  */
 #ifndef NUDGE_PLATFORM_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "nevent.h"
 #include "shops.h"
 
 struct platform_req {
@@ -42,7 +42,7 @@ struct platform {
 	void		(*verify)(const struct platform_req *, const struct shops *,
 			    const struct shop **shop, struct platform_result *);
 	void		(*normalize)(const struct platform_req *, const struct shop *,
-			    struct event *, struct platform_result *);
+			    struct nevent *, struct platform_result *);
 };
 
 extern const struct platform platform_shopify;

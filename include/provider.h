@@ -107,5 +107,18 @@ void	provider_req_header(struct provider_req *, const char *fmt, ...)
 int64_t	provider_retry_after_ms(const char *value, int64_t now_ms);
 /* The default HTTP classification: 2xx ok, 429/5xx/transport retry, else permanent. */
 void	provider_classify_http(const struct provider_resp *, struct provider_result *);
+/* resp's header called name (case-insensitive), or NULL. */
+const char *provider_resp_header(const struct provider_resp *, const char *name);
+/*
+ * Copies in (inlen bytes, stops at NUL) to out as printable ASCII for error
+ * texts: whitespace runs become one space, other bytes '?'. Returns the length.
+ */
+size_t	provider_sanitize(char *out, size_t outlen, const char *in, size_t inlen);
+/*
+ * Appends m as an RFC 5322 / MIME message (CRLF lines, RFC 2047 headers,
+ * multipart/alternative text + html) dated now_ms. Used by the log
+ * provider's outbox and by SMTP.
+ */
+void	provider_mime(const struct message *m, int64_t now_ms, struct buf *out);
 
 #endif

@@ -6,7 +6,17 @@
  *                        true / non-empty value (with it pushed as context)
  *   {{^name}}...{{/name}} inverted section: when missing, false, empty
  *   {{! comment }}       {{.}} the current item
- * Missing variables render empty and are counted, never a crash.
+ * Missing variables render empty and are counted, never a crash; null
+ * renders empty and is not counted (the value is known to be absent).
+ * Integers print exactly, reals with up to 15 significant digits, true and
+ * false as "true" and "false" (as Mustache does), objects and lists as
+ * nothing.
+ * Names are dotted ("order.name"); the first segment is looked up from the
+ * innermost section outwards, the rest descends into it. Lines holding only
+ * a section, inverted, close or comment tag (and blanks) are removed, as in
+ * the Mustache spec. No partials, no delimiter changes, no filters: values
+ * (money included) arrive formatted in the context. docs/templates.md has
+ * the full rules and the context the worker passes.
  * Templates live in <dir>/<locale>/<template>.<part> where part is subject,
  * html, txt or sms; they are loaded and syntax-checked at start.
  */
@@ -19,6 +29,10 @@
 
 #define RENDER_ESCAPE_HTML 0x1	/* escape {{var}} for HTML */
 
+#define RENDER_MAX_DEPTH	32		/* sections nested deeper: syntax error */
+#define RENDER_MAX_OUTPUT	(4u << 20)	/* bytes one render may produce */
+#define RENDER_MAX_STEPS	(1u << 22)	/* tokens one render may visit */
+
 struct render_stats {
 	int	missing;	/* variables not found in the context */
 };
@@ -26,6 +40,10 @@ struct render_stats {
 /*
  * Renders tpl (len bytes) against ctx into out. 0, or -1 with *cause on a
  * syntax error (unclosed tag or section).
+ * Output is appended to out; on error out is left as it was. st may be NULL;
+ * its counts are added to, so one struct can span every part of a message.
+ * Exceeding RENDER_MAX_OUTPUT or RENDER_MAX_STEPS (nested loops over long
+ * lists) is an error too, so no template can make a worker spin.
  */
 int	render_string(const char *tpl, size_t len, json_t *ctx, int flags,
 	    struct buf *out, struct render_stats *st, char **cause);
@@ -47,5 +65,16 @@ const char *templates_get(const struct templates *, const char *name, const char
 	    const char *locale, const char *shop_locale, const char **used, size_t *len);
 /* 1 if template `name` exists in some locale with part `part`. */
 int	templates_has(const struct templates *, const char *name, const char *part);
+/*
+ * Checks the set as a whole, beyond each file's syntax: every template and
+ * part present in some locale exists in "en" (the last fallback, so a lookup
+ * never comes back empty for a template that exists), and a locale that has
+ * an email body (html or txt) of a template also has its subject (otherwise
+ * a translated body would go out under an English subject).
+ * 0, or -1 with *cause (caller frees) naming the first offender.
+ */
+int	templates_check_all(const struct templates *, char **cause);
+/* Number of loaded (locale, template, part) files. */
+size_t	templates_count(const struct templates *);
 
 #endif

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <jansson.h>
 
+/* Buffer size for a normalized domain (host, optional port, NUL). */
+#define SHOPS_DOMAIN_MAX 256
+
 enum platform_kind {
 	PLATFORM_SHOPIFY,
 	PLATFORM_WOOCOMMERCE,
@@ -45,7 +48,12 @@ size_t		 shops_count(const struct shops *);
 const struct shop *shops_at(const struct shops *, size_t);
 /* The partition of a domain: FNV-1a 32 of the normalized domain mod n. */
 int		 shops_partition(const char *domain, long partitions);
-/* Normalizes a domain or URL into buf (lower case, no scheme, no slash). */
+/*
+ * Normalizes a domain or URL into out (lower case, no scheme, no path or
+ * trailing slash, port kept), truncated to outlen - 1 bytes.
+ */
 void		 shops_normalize_domain(const char *in, char *out, size_t outlen);
+/* "shopify", "woocommerce", "generic". */
+const char	*shops_platform_name(enum platform_kind);
 
 #endif

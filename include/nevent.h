@@ -1,11 +1,14 @@
 /*
- * event: the normalized event every platform turns its webhook into, and
+ * nevent: the normalized event every platform turns its webhook into, and
  * the only thing flows and sched see of a platform. Strings are owned by the
- * event (event_free releases them); ids are exact decimal strings, never
+ * event (nevent_free releases them); ids are exact decimal strings, never
  * doubles, so Shopify's 64-bit ids survive.
+ *
+ * Named "nevent", not "event", because libevent owns both `struct event`
+ * and <event.h>, and the server needs libevent's and ours in one file.
  */
-#ifndef NUDGE_EVENT_H
-#define NUDGE_EVENT_H
+#ifndef NUDGE_NEVENT_H
+#define NUDGE_NEVENT_H
 
 #include <stdint.h>
 #include <jansson.h>
@@ -28,7 +31,7 @@ enum event_kind {
 	EVENT__COUNT
 };
 
-struct event {
+struct nevent {
 	enum event_kind	 kind;
 	const struct shop *shop;
 	char		*topic;		/* the platform's topic, as received */
@@ -50,17 +53,32 @@ struct event {
 	json_t		*ctx;		/* owned: what templates need (see docs/events.md) */
 };
 
-void		 event_init(struct event *);
-void		 event_free(struct event *);
-const char	*event_kind_name(enum event_kind);
-enum event_kind	 event_kind_parse(const char *);
+void		 nevent_init(struct nevent *);
+void		 nevent_free(struct nevent *);
+const char	*nevent_kind_name(enum event_kind);
+enum event_kind	 nevent_kind_parse(const char *);
 /*
  * The customer key: 16 bytes of SHA-256 over the lower-cased e-mail (or the
  * phone when there is no e-mail), hex. Keys in Redis never hold a raw
  * address. Returns 0, or -1 when the event has neither.
  */
-int		 event_customer_key(const struct event *, char out[33]);
-/* Same, from an address. */
-void		 event_customer_key_of(const char *addr, char out[33]);
+int		 nevent_customer_key(const struct nevent *, char out[33]);
+/* Same, from an address (an e-mail when it holds '@', else a phone). */
+void		 nevent_customer_key_of(const char *addr, char out[33]);
+
+/*
+ * Helpers shared by the platform normalizers.
+ *
+ * nevent_parse_time: ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HHMM]"
+ * into ms since the epoch, UTC. No zone means UTC (WooCommerce's *_gmt
+ * fields). 0, or -1 when s is not such a time.
+ */
+int		 nevent_parse_time(const char *s, int64_t *ms);
+/*
+ * An id as an exact decimal string (caller frees): a JSON integer printed
+ * with %lld, or a non-empty JSON string as is. NULL for anything else,
+ * reals included, since a double may already have lost digits.
+ */
+char		*nevent_json_id(const json_t *);
 
 #endif

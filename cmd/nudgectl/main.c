@@ -1,0 +1,40 @@
+/*
+ * nudgectl: the operator's command line. Synchronous on purpose: it runs
+ * one command and exits, so it uses no event loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "nudgectl %s: operate nudge\n\n"
+	    "Usage:\n"
+	    "  nudgectl version                 print the version\n"
+	    "  nudgectl sign --secret S FILE    print the base64 HMAC-SHA256 of FILE's bytes,\n"
+	    "                                   as Shopify and WooCommerce send it\n"
+	    "  nudgectl help                    this text\n", NUDGE_VERSION);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("nudgectl %s\n", NUDGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "sign") == 0)
+		return ctl_sign(argc - 1, argv + 1);
+	fprintf(stderr, "nudgectl: unknown command %s\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

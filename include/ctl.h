@@ -1,0 +1,11 @@
+/*
+ * ctl: the commands of nudgectl, one function each, taking the command's
+ * own argc/argv (argv[0] is the command name) and returning an exit code
+ * (0 ok, 1 failure, 2 usage).
+ */
+#ifndef NUDGE_CTL_H
+#define NUDGE_CTL_H
+
+int	ctl_sign(int argc, char **argv);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * flows: the follow-up sequences (config/flows.json), validated at start,
+ * and the planner that turns one normalized event into the operations the
+ * sched module applies atomically: messages to schedule, pending messages
+ * to cancel (exit rules), and the context templates will need.
+ *
+ * The plan is pure (no I/O, no clock), so it is table-tested and printed
+ * by `nudgectl flows plan`.
+ */
+#ifndef NUDGE_FLOWS_H
+#define NUDGE_FLOWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nevent.h"
+#include "provider.h"
+
+enum step_class {
+	STEP_TRANSACTIONAL,
+	STEP_PROMOTIONAL,
+};
+
+/* What a flow's messages hang off: cancelled together, context shared. */
+enum flow_subject {
+	SUBJECT_ORDER,		/* "o:<order id>" */
+	SUBJECT_CHECKOUT,	/* "k:<checkout token>" */
+	SUBJECT_CUSTOMER,	/* "u:<customer key>" */
+};
+
+#define STEP_COND_FIRST_ORDER	0x1	/* only for a customer's first order */
+#define STEP_COND_RETURNING	0x2	/* only for returning customers */
+#define STEP_COND_HAS_TRACKING	0x4
+#define STEP_COND_HAS_PHONE	0x8
+#define STEP_COND_MIN_TOTAL	0x10
+
+struct flow_step {
+	char		*name;
+	int64_t		 delay_ms;	/* after the trigger, before time scaling */
+	unsigned	 channels;	/* bit (1 << enum channel) */
+	char		*template;
+	enum step_class	 cls;
+	unsigned	 conds;		/* STEP_COND_* */
+	char		*min_total;	/* decimal string, with STEP_COND_MIN_TOTAL */
+	int		 max_segments;	/* SMS: 0 = no limit */
+};
+
+struct flow {
+	char		*name;
+	uint32_t	 triggers;	/* bit (1 << enum event_kind) */
+	uint32_t	 exits;		/* events that cancel its pending steps */
+	enum flow_subject subject;
+	int		 restart;	/* a new trigger replaces pending steps */
+	char		*cap;		/* frequency cap: "defer" or "skip" */
+	struct flow_step *steps;
+	size_t		 nsteps;
+};
+
+struct flows {
+	struct flow	*v;
+	size_t		 n;
+};
+
+#define PLAN_ID_LEN 24	/* hex characters of a message id */
+
+struct plan_msg {
+	char		 id[PLAN_ID_LEN + 1];
+	const struct flow *flow;
+	const struct flow_step *step;
+	enum channel	 channel;
+	char		*subject;
+	int64_t		 due_ms;
+};
+
+struct plan_cancel {
+	char		*subject;
+	const char	*flow;		/* NULL: every flow of the subject */
+	const char	*reason;	/* e.g. "order_cancelled" */
+};
+
+struct plan_ctx {
+	char		*subject;
+	const char	*part;		/* "order", "ship", "cart", ... */
+	char		*json;		/* compact JSON object */
+};
+
+struct plan {
+	char		 customer[33];	/* customer key, "" when unknown */
+	struct plan_msg	*msgs;
+	size_t		 nmsgs;
+	struct plan_cancel *cancels;
+	size_t		 ncancels;
+	struct plan_ctx	*ctxs;
+	size_t		 nctxs;
+};
+
+/* Loads and validates; -1 with *cause naming the flow, step and field. */
+int	 flows_load(const char *path, struct flows **, char **cause);
+int	 flows_load_str(const char *json, const char *name, struct flows **, char **cause);
+void	 flows_free(struct flows *);
+/* Every template name the flows use, for checking against the templates. */
+const struct flow *flows_find(const struct flows *, const char *name);
+const struct flow_step *flows_find_step(const struct flow *, const char *name);
+
+/*
+ * Plans ev at now_ms with delays divided by time_scale. 0, or -1 with
+ * *cause when the event lacks what a flow needs (no order id, ...).
+ */
+int	 flows_plan(const struct flows *, const struct nevent *ev, int64_t now_ms,
+	     double time_scale, struct plan *out, char **cause);
+void	 plan_free(struct plan *);
+/* The deterministic id of a message (hex, PLAN_ID_LEN characters). */
+void	 flows_message_id(const char *shop, const char *flow, const char *step,
+	     enum channel, const char *subject, const char *occurrence,
+	     char out[PLAN_ID_LEN + 1]);
+const char *flows_channel_name(enum channel);
+int	 flows_channel_parse(const char *);
+const char *flows_class_name(enum step_class);
+
+#endif

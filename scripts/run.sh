@@ -1,0 +1,61 @@
+#!/bin/sh
+# make run: the whole local stack in the foreground. Starts a redis-server
+# under ./var when NUDGE_REDIS_URL is not set, then nudge-server and one
+# nudge-worker with the log provider writing into ./var/outbox.
+# Ctrl-C stops all of it.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p var/outbox var/redis
+pids=""
+cleanup() {
+	trap - INT TERM EXIT
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	wait 2>/dev/null
+	echo "nudge: stopped"
+}
+trap cleanup INT TERM EXIT
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+if [ -z "${NUDGE_REDIS_URL:-}" ]; then
+	port=$(free_port)
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$top/var/redis" \
+	    --appendonly yes --save "" --logfile "$top/var/redis/redis.log" &
+	pids="$pids $!"
+	i=0
+	until redis-cli -p "$port" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "nudge: redis-server did not start (var/redis/redis.log)"; exit 1; }
+		sleep 0.05
+	done
+	export NUDGE_REDIS_URL="redis://127.0.0.1:$port/0"
+	echo "nudge: started redis-server on port $port (data and AOF in var/redis)"
+fi
+export NUDGE_SHOPS_FILE="${NUDGE_SHOPS_FILE:-config/shops.example.json}"
+export NUDGE_EMAIL_PROVIDER="${NUDGE_EMAIL_PROVIDER:-log}"
+export NUDGE_OUTBOX_DIR="${NUDGE_OUTBOX_DIR:-var/outbox}"
+export NUDGE_LISTEN="${NUDGE_LISTEN:-127.0.0.1:8080}"
+
+bin/nudge-server & pids="$pids $!"
+bin/nudge-worker & pids="$pids $!"
+sleep 0.3
+cat <<MSG
+
+nudge is running: webhooks at http://$NUDGE_LISTEN/webhooks/shopify
+messages land in $NUDGE_OUTBOX_DIR. Try, in another terminal:
+
+  sig=\$(bin/nudgectl sign --secret demo-secret examples/orders-create.json)
+  curl -sS http://$NUDGE_LISTEN/webhooks/shopify \\
+    -H 'X-Shopify-Topic: orders/create' \\
+    -H 'X-Shopify-Shop-Domain: demo.myshopify.com' \\
+    -H 'X-Shopify-Event-Id: demo-1' \\
+    -H "X-Shopify-Hmac-Sha256: \$sig" \\
+    --data-binary @examples/orders-create.json
+  ls $NUDGE_OUTBOX_DIR
+
+Ctrl-C stops everything.
+MSG
+wait

@@ -1,0 +1,560 @@
+/*
+ * dispatch: provider requests on one libcurl multi handle, driven by the
+ * worker's libevent loop (the shape of curl's hiperfifo.c example).
+ *
+ * curl tells us which sockets to watch (dispatch_sock_cb) and when to call
+ * it back (dispatch_timer_cb); libevent tells curl when a socket is ready
+ * or the timer expired (curl_multi_socket_action). Finished transfers are
+ * collected with curl_multi_info_read after each socket_action returns,
+ * and only then removed, cleaned up and reported: never from inside one of
+ * curl's callbacks, where freeing an easy handle is not allowed.
+ *
+ * Connections stay in the multi handle's cache between requests, so a
+ * steady stream of sends to one provider reuses a few connections (and
+ * multiplexes over HTTP/2 where the provider offers it).
+ *
+ * Re-entrancy: done callbacks may call dispatch_send, dispatch_abort_all or
+ * dispatch_free. Every entry point brackets its work with dispatch_enter /
+ * dispatch_leave; socket structs curl drops and the dispatch itself are
+ * freed only when the outermost entry point unwinds.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "clock.h"
+#include "dispatch.h"
+
+#define DISPATCH_BODY_MAX	(64 * 1024)	/* response body kept */
+#define DISPATCH_HDR_MAX	48		/* response headers kept */
+#define DISPATCH_HDR_BYTES	(16 * 1024)
+#define DISPATCH_CONNECT_MAX_MS	5000L
+
+/* A socket curl asked us to watch. */
+struct dispatch_sock {
+	struct event		 ev;
+	curl_socket_t		 fd;
+	LIST_ENTRY(dispatch_sock) entry;	/* on socks, or dead once dropped */
+};
+
+/* One request in flight. */
+struct dispatch_req {
+	struct dispatch		*d;
+	CURL			*easy;
+	struct provider_req	*req;		/* owned */
+	struct curl_slist	*headers;
+	struct curl_slist	*rcpt;
+	dispatch_done_cb	*cb;
+	void			*arg;
+	unsigned long		 gen;		/* dispatch_abort_all's cut-off */
+
+	struct buf		 body;		/* first DISPATCH_BODY_MAX bytes */
+	char			*hname[DISPATCH_HDR_MAX];
+	char			*hval[DISPATCH_HDR_MAX];
+	size_t			 nh;
+	size_t			 hbytes;
+	size_t			 upload_off;	/* SMTP: bytes of req->body read */
+	char			 errbuf[CURL_ERROR_SIZE];
+
+	TAILQ_ENTRY(dispatch_req) entry;
+};
+
+struct dispatch {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	long			 timeout_ms;
+	size_t			 inflight;
+	unsigned long		 gen;
+	int			 depth;		/* entry points on the stack */
+	int			 dying;		/* dispatch_free called */
+
+	TAILQ_HEAD(, dispatch_req) reqs;
+	LIST_HEAD(, dispatch_sock) socks;
+	LIST_HEAD(, dispatch_sock) dead;	/* dropped by curl, not yet freed */
+};
+
+static void	dispatch_event_cb(evutil_socket_t, short, void *);
+
+static void
+dispatch_enter(struct dispatch *d)
+{
+	d->depth++;
+}
+
+static void
+dispatch_destroy(struct dispatch *d)
+{
+	struct dispatch_sock *ds;
+
+	/* Closes cached connections; may still call the socket callback. */
+	curl_multi_cleanup(d->multi);
+	while ((ds = LIST_FIRST(&d->socks)) != NULL) {
+		event_del(&ds->ev);
+		LIST_REMOVE(ds, entry);
+		free(ds);
+	}
+	while ((ds = LIST_FIRST(&d->dead)) != NULL) {
+		LIST_REMOVE(ds, entry);
+		free(ds);
+	}
+	event_free(d->timer);
+	free(d);
+}
+
+/* Leaves an entry point; d may be gone afterwards. */
+static void
+dispatch_leave(struct dispatch *d)
+{
+	struct dispatch_sock *ds;
+
+	if (--d->depth > 0)
+		return;
+	while ((ds = LIST_FIRST(&d->dead)) != NULL) {
+		LIST_REMOVE(ds, entry);
+		free(ds);
+	}
+	if (d->dying)
+		dispatch_destroy(d);
+}
+
+static const char *
+dispatch_header(void *hctx, const char *name)
+{
+	struct dispatch_req *dr = hctx;
+	size_t i;
+
+	for (i = 0; i < dr->nh; i++) {
+		if (strcasecmp(dr->hname[i], name) == 0)
+			return dr->hval[i];
+	}
+	return NULL;
+}
+
+static void
+dispatch_headers_clear(struct dispatch_req *dr)
+{
+	size_t i;
+
+	for (i = 0; i < dr->nh; i++) {
+		free(dr->hname[i]);
+		free(dr->hval[i]);
+	}
+	dr->nh = 0;
+	dr->hbytes = 0;
+}
+
+/*
+ * One header line at a time. A status line starts a new response (after a
+ * 100 Continue or a redirect), so only the final response's headers stay.
+ */
+static size_t
+dispatch_header_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct dispatch_req *dr = arg;
+	size_t len = size * n, nlen, vlen;
+	const char *colon, *v;
+
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		dispatch_headers_clear(dr);
+		return len;
+	}
+	colon = memchr(ptr, ':', len);
+	if (colon == NULL || colon == ptr || dr->nh == DISPATCH_HDR_MAX ||
+	    dr->hbytes + len > DISPATCH_HDR_BYTES)
+		return len;
+	nlen = (size_t)(colon - ptr);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	dr->hname[dr->nh] = xstrndup(ptr, nlen);
+	dr->hval[dr->nh] = xstrndup(v, vlen);
+	dr->nh++;
+	dr->hbytes += len;
+	return len;
+}
+
+/* Keeps the start of the body; the rest is read and dropped, not refused. */
+static size_t
+dispatch_write_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct dispatch_req *dr = arg;
+	size_t len = size * n, room;
+
+	if (dr->body.len < DISPATCH_BODY_MAX) {
+		room = DISPATCH_BODY_MAX - dr->body.len;
+		buf_add(&dr->body, ptr, len < room ? len : room);
+	}
+	return len;
+}
+
+/* SMTP upload of req->body. */
+static size_t
+dispatch_read_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct dispatch_req *dr = arg;
+	struct buf *b = &dr->req->body;
+	size_t left = b->len - dr->upload_off, len = size * n;
+
+	if (len > left)
+		len = left;
+	if (len > 0)
+		memcpy(ptr, b->data + dr->upload_off, len);
+	dr->upload_off += len;
+	return len;
+}
+
+static void
+dispatch_req_free(struct dispatch_req *dr)
+{
+	if (dr->easy != NULL)
+		curl_easy_cleanup(dr->easy);
+	curl_slist_free_all(dr->headers);
+	curl_slist_free_all(dr->rcpt);
+	dispatch_headers_clear(dr);
+	buf_free(&dr->body);
+	provider_req_free(dr->req);
+	free(dr->req);
+	free(dr);
+}
+
+/*
+ * Reports dr to its owner and frees it. dr's easy handle must not be in a
+ * curl callback: callers are the info_read loop and dispatch_abort_all.
+ */
+static void
+dispatch_finish(struct dispatch *d, struct dispatch_req *dr, CURLcode rc)
+{
+	struct provider_resp resp;
+	long status = 0;
+
+	TAILQ_REMOVE(&d->reqs, dr, entry);
+	d->inflight--;
+	curl_multi_remove_handle(d->multi, dr->easy);
+
+	memset(&resp, 0, sizeof resp);
+	curl_easy_getinfo(dr->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp.status = status;
+	resp.transport_error = (int)rc;
+	if (rc != CURLE_OK)
+		resp.error = dr->errbuf[0] != '\0' ? dr->errbuf : curl_easy_strerror(rc);
+	resp.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	resp.body = dr->body.data != NULL ? dr->body.data : "";
+	resp.body_len = dr->body.len;
+	resp.header = dispatch_header;
+	resp.hctx = dr;
+	resp.now_ms = clock_now_ms();
+	dr->cb(dr->arg, &resp);
+	dispatch_req_free(dr);
+}
+
+/* Reports every transfer curl has finished. Called after socket_action. */
+static void
+dispatch_drain(struct dispatch *d)
+{
+	struct dispatch_req *dr;
+	CURLMsg *msg;
+	CURLcode rc;
+	char *priv;
+	int left;
+
+	while (!d->dying && (msg = curl_multi_info_read(d->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* msg belongs to the handle; copy before removing it. */
+		rc = msg->data.result;
+		priv = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		if ((dr = (struct dispatch_req *)priv) == NULL)
+			continue;
+		dispatch_finish(d, dr, rc);
+	}
+}
+
+static void
+dispatch_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *d = arg;
+	int action = 0, running;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	dispatch_enter(d);
+	curl_multi_socket_action(d->multi, fd, action, &running);
+	dispatch_drain(d);
+	dispatch_leave(d);
+}
+
+static void
+dispatch_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *d = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	dispatch_enter(d);
+	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	dispatch_drain(d);
+	dispatch_leave(d);
+}
+
+/*
+ * CURLMOPT_SOCKETFUNCTION: watch fd for what curl wants. This runs inside
+ * curl_multi_socket_action, possibly inside the event callback of the very
+ * socket being dropped, so a dropped struct goes to the dead list.
+ */
+static int
+dispatch_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+    void *socketp)
+{
+	struct dispatch *d = userp;
+	struct dispatch_sock *ds = socketp;
+	short kind;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (ds != NULL) {
+			event_del(&ds->ev);
+			LIST_REMOVE(ds, entry);
+			LIST_INSERT_HEAD(&d->dead, ds, entry);
+			curl_multi_assign(d->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (ds == NULL) {
+		ds = xcalloc(1, sizeof *ds);
+		ds->fd = fd;
+		LIST_INSERT_HEAD(&d->socks, ds, entry);
+		curl_multi_assign(d->multi, fd, ds);
+	} else
+		event_del(&ds->ev);
+	kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	event_assign(&ds->ev, d->base, fd, kind, dispatch_event_cb, d);
+	if (event_add(&ds->ev, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer; -1 stops it, 0 means "soon". */
+static int
+dispatch_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct dispatch *d = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(d->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(d->timer, &tv) == 0 ? 0 : -1;
+}
+
+struct dispatch *
+dispatch_new(struct event_base *base, long timeout_ms)
+{
+	static int curl_ready;
+	struct dispatch *d;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		curl_ready = 1;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->base = base;
+	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 15000;
+	TAILQ_INIT(&d->reqs);
+	LIST_INIT(&d->socks);
+	LIST_INIT(&d->dead);
+	if ((d->multi = curl_multi_init()) == NULL) {
+		free(d);
+		return NULL;
+	}
+	if ((d->timer = evtimer_new(base, dispatch_timeout_cb, d)) == NULL) {
+		curl_multi_cleanup(d->multi);
+		free(d);
+		return NULL;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, dispatch_sock_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, dispatch_timer_cb);
+	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+	/* Keep idle connections for reuse; limit concurrency elsewhere (worker). */
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	return d;
+}
+
+/* The easy handle for dr; NULL when curl refuses an option. */
+static CURL *
+dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
+{
+	struct provider_req *req = dr->req;
+	struct curl_slist *l;
+	CURLcode rc = CURLE_OK;
+	size_t i;
+	CURL *e;
+
+	if ((e = curl_easy_init()) == NULL)
+		return NULL;
+	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,smtp,smtps") != CURLE_OK) {
+		curl_easy_cleanup(e);
+		return NULL;
+	}
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)dr);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, dr->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    d->timeout_ms < DISPATCH_CONNECT_MAX_MS ? d->timeout_ms : DISPATCH_CONNECT_MAX_MS);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, dispatch_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, dr);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, dispatch_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, dr);
+	if (req->userpwd != NULL)
+		curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+
+	if (req->mail_from != NULL) {
+		/* SMTP: the body is the whole RFC 5322 message; STARTTLS when offered. */
+		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
+		    req->mail_rcpt : "")) == NULL) {
+			curl_easy_cleanup(e);
+			return NULL;
+		}
+		dr->rcpt = l;
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, req->mail_from);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, dr->rcpt);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, dispatch_read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, dr);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body.len);
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+		return e;
+	}
+
+	/* Best effort: h2 over TLS when offered, HTTP/1.1 otherwise. */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	if (strcmp(req->method, "GET") == 0 && req->body.len == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+		    req->body.data != NULL ? req->body.data : "");
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	for (i = 0; i < req->nheaders && req->headers[i] != NULL && rc == CURLE_OK; i++) {
+		if ((l = curl_slist_append(dr->headers, req->headers[i])) == NULL)
+			rc = CURLE_OUT_OF_MEMORY;
+		else
+			dr->headers = l;
+	}
+	/* No "Expect: 100-continue" round trip before the body. */
+	if (rc == CURLE_OK && (l = curl_slist_append(dr->headers, "Expect:")) != NULL)
+		dr->headers = l;
+	else
+		rc = CURLE_OUT_OF_MEMORY;
+	if (rc != CURLE_OK) {
+		curl_easy_cleanup(e);
+		return NULL;
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, dr->headers);
+	return e;
+}
+
+/*
+ * Starts req. dispatch owns req from here on, also when -1 is returned
+ * (then it is already freed and cb is never called).
+ */
+int
+dispatch_send(struct dispatch *d, struct provider_req *req,
+    dispatch_done_cb *cb, void *arg)
+{
+	struct dispatch_req *dr;
+
+	dr = xcalloc(1, sizeof *dr);
+	dr->d = d;
+	dr->req = req;
+	dr->cb = cb;
+	dr->arg = arg;
+	dr->gen = d->gen;
+	buf_init(&dr->body);
+	if (d->dying || req->url == NULL ||
+	    (dr->easy = dispatch_easy(d, dr)) == NULL) {
+		dispatch_req_free(dr);
+		return -1;
+	}
+	/* Adding only arms the timer: the transfer starts from the loop. */
+	if (curl_multi_add_handle(d->multi, dr->easy) != CURLM_OK) {
+		dispatch_req_free(dr);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&d->reqs, dr, entry);
+	d->inflight++;
+	return 0;
+}
+
+size_t
+dispatch_inflight(const struct dispatch *d)
+{
+	return d->inflight;
+}
+
+/*
+ * Aborts the requests in flight when called; those a callback starts
+ * meanwhile (a newer generation) are left to run.
+ */
+void
+dispatch_abort_all(struct dispatch *d)
+{
+	unsigned long cut = d->gen++;
+	struct dispatch_req *dr;
+
+	dispatch_enter(d);
+	for (;;) {
+		TAILQ_FOREACH(dr, &d->reqs, entry) {
+			if (dr->gen <= cut)
+				break;
+		}
+		if (dr == NULL)
+			break;
+		dispatch_finish(d, dr, CURLE_ABORTED_BY_CALLBACK);
+	}
+	dispatch_leave(d);
+}
+
+/* Aborts what is in flight (callbacks are called), then frees everything. */
+void
+dispatch_free(struct dispatch *d)
+{
+	if (d == NULL || d->dying)
+		return;
+	d->dying = 1;
+	dispatch_enter(d);
+	dispatch_abort_all(d);
+	dispatch_leave(d);
+}

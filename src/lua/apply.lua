@@ -1,0 +1,107 @@
+-- apply: the whole effect of one webhook event, atomically.
+-- Either the delivery is new and every operation happens, or it is a
+-- duplicate and nothing does. Every key shares the partition's hash tag
+-- (in ARGV[1]); KEYS[1] is the partition's due set so a cluster routes the
+-- call to the right slot.
+--
+-- ARGV: 1 prefix "nudge:{p3}:"   2 now (ms)        3 delivery id ("" none)
+--       4 dedupe ttl (s)         5 shop            6 customer key ("" none)
+--       7 timeline max           8 keep ttl (s)    9 wake channel
+--       10 event name            11 order id ("")
+--       then operations, each an opcode and a fixed number of arguments:
+--       C subject part json ttl      merge a context part of a subject
+--       X subject flow reason        cancel pending messages ("" flow = all)
+--       S id due subject flow step channel class template cond
+--                                    schedule, unless the id is known
+-- Returns {"ok"|"dup", scheduled, cancelled}.
+local P, now = ARGV[1], tonumber(ARGV[2])
+local shop, cust, tlmax, keep = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+local due = KEYS[1]
+
+if ARGV[3] ~= '' then
+  if not redis.call('SET', P .. 'seen:' .. shop .. ':' .. ARGV[3], '1', 'NX', 'EX', ARGV[4]) then
+    return {'dup', 0, 0}
+  end
+end
+
+local function timeline(ev, id, flow, step, reason)
+  if cust == '' or tlmax <= 0 then return end
+  local k = P .. 'tl:' .. shop .. ':' .. cust
+  redis.call('LPUSH', k, cjson.encode({t = now, e = ev, id = id, f = flow, s = step, r = reason}))
+  redis.call('LTRIM', k, 0, tlmax - 1)
+  redis.call('EXPIRE', k, keep)
+end
+
+local function keep_at_least(k, ttl)
+  local cur = redis.call('TTL', k)
+  if cur < ttl then redis.call('EXPIRE', k, ttl) end
+end
+
+-- The customer's orders, for first-order / returning conditions.
+local norders = -1
+if cust ~= '' and ARGV[10] == 'order_placed' and ARGV[11] ~= '' then
+  local ok = P .. 'co:' .. shop .. ':' .. cust
+  redis.call('SADD', ok, ARGV[11])
+  redis.call('EXPIRE', ok, keep)
+  norders = redis.call('SCARD', ok)
+  redis.call('HSET', P .. 'cu:' .. shop .. ':' .. cust, 'lo', now)
+  redis.call('EXPIRE', P .. 'cu:' .. shop .. ':' .. cust, keep)
+end
+
+local scheduled, cancelled, earliest = 0, 0, nil
+local i = 12
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'C' then
+    local k = P .. 'c:' .. shop .. ':' .. ARGV[i + 1]
+    redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])
+    keep_at_least(k, tonumber(ARGV[i + 4]))
+    i = i + 5
+  elseif op == 'X' then
+    local subject, flow, reason = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local ik = P .. 'i:' .. shop .. ':' .. subject
+    for _, id in ipairs(redis.call('SMEMBERS', ik)) do
+      local mk = P .. 'm:' .. id
+      local m = redis.call('HMGET', mk, 'f', 'st', 's')
+      if flow == '' or m[1] == flow then
+        if m[2] == 'due' or m[2] == 'inflight' then
+          -- an in-flight message finishes its send; its ack sees the state
+          redis.call('ZREM', due, id)
+          redis.call('HSET', mk, 'st', 'cancelled', 'r', reason)
+          if m[2] == 'due' then redis.call('EXPIRE', mk, keep) end
+          cancelled = cancelled + 1
+          timeline('cancelled', id, m[1], m[3], reason)
+        end
+        redis.call('SREM', ik, id)
+      end
+    end
+    i = i + 4
+  elseif op == 'S' then
+    local id, at, subject, flow, step = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    local cond = ARGV[i + 9]
+    local mk = P .. 'm:' .. id
+    local skip = (cond == 'first' and norders > 1) or (cond == 'returning' and norders ~= -1 and norders < 2)
+    if not skip and redis.call('EXISTS', mk) == 0 then
+      redis.call('HSET', mk, 'f', flow, 's', step, 'sh', shop, 'sj', subject, 'cu', cust,
+        'ch', ARGV[i + 6], 'cl', ARGV[i + 7], 't', ARGV[i + 8], 'a', 0, 'st', 'due', 'd', at)
+      redis.call('ZADD', due, at, id)
+      local ik = P .. 'i:' .. shop .. ':' .. subject
+      redis.call('SADD', ik, id)
+      keep_at_least(ik, math.floor((at - now) / 1000) + keep)
+      scheduled = scheduled + 1
+      timeline('scheduled', id, flow, step, ARGV[10])
+      if earliest == nil or at < earliest then earliest = at end
+    end
+    i = i + 10
+  else
+    return redis.error_reply('apply: unknown operation ' .. tostring(op))
+  end
+end
+
+if scheduled > 0 then redis.call('HINCRBY', P .. 'stats', 'scheduled', scheduled) end
+if cancelled > 0 then redis.call('HINCRBY', P .. 'stats', 'cancelled', cancelled) end
+-- wake idle workers for anything due soon; later ones are found by polling
+if earliest ~= nil and earliest <= now + 5000 then
+  redis.call('PUBLISH', ARGV[9], P .. ' ' .. earliest)
+end
+return {'ok', scheduled, cancelled}

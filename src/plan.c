@@ -1,0 +1,214 @@
+/*
+ * plan: what one event means for the flows (part of the flows module).
+ *
+ * For each flow the event triggers: one message per step and channel, with
+ * a deterministic id (shop, flow, step, channel, subject, occurrence), so a
+ * duplicate delivery or a replay plans the very same ids and the apply
+ * script refuses the second copy. For each flow the event exits: a cancel
+ * of that flow's pending messages of the subject.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "flows.h"
+#include "shops.h"
+#include "util.h"
+
+/* The context part an event contributes, or NULL. */
+static const char *
+plan_part(enum event_kind k)
+{
+	switch (k) {
+	case EVENT_ORDER_PLACED:
+		return "order";
+	case EVENT_ORDER_SHIPPED:
+	case EVENT_ORDER_OUT_FOR_DELIVERY:
+	case EVENT_ORDER_DELIVERED:
+	case EVENT_SHIPMENT_FAILED:
+		return "ship";
+	case EVENT_CART_ABANDONED:
+		return "cart";
+	default:
+		return NULL;
+	}
+}
+
+/* The subject of flow f for ev, or NULL when ev lacks the key. Caller frees. */
+static char *
+plan_subject(enum flow_subject s, const struct nevent *ev, const char *customer)
+{
+	switch (s) {
+	case SUBJECT_ORDER:
+		return ev->order_id ? xasprintf("o:%s", ev->order_id) : NULL;
+	case SUBJECT_CHECKOUT:
+		if (ev->checkout_token)
+			return xasprintf("k:%s", ev->checkout_token);
+		if (ev->cart_token)
+			return xasprintf("k:%s", ev->cart_token);
+		return *customer ? xasprintf("k:%s", customer) : NULL;
+	case SUBJECT_CUSTOMER:
+		return *customer ? xasprintf("u:%s", customer) : NULL;
+	}
+	return NULL;
+}
+
+static int
+plan_has_tracking(const struct nevent *ev)
+{
+	json_t *t;
+
+	if (ev->ctx == NULL)
+		return 0;
+	t = json_object_get(ev->ctx, "tracking_number");
+	if (t == NULL && (t = json_object_get(ev->ctx, "tracking")) != NULL)
+		t = json_object_get(t, "number");
+	return json_is_string(t) && *json_string_value(t) != '\0';
+}
+
+/* Step conditions decidable from the event alone. */
+static int
+plan_conditions_hold(const struct flow_step *st, const struct nevent *ev)
+{
+	json_t *tot;
+
+	if ((st->conds & STEP_COND_HAS_PHONE) && (ev->phone == NULL || *ev->phone == '\0'))
+		return 0;
+	if ((st->conds & STEP_COND_HAS_TRACKING) && !plan_has_tracking(ev))
+		return 0;
+	if (st->conds & STEP_COND_MIN_TOTAL) {
+		tot = ev->ctx ? json_object_get(ev->ctx, "total") : NULL;
+		if (!json_is_string(tot) ||
+		    strtod(json_string_value(tot), NULL) < strtod(st->min_total, NULL))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+plan_add_ctx(struct plan *p, const char *subject, const char *part, const struct nevent *ev)
+{
+	size_t i;
+
+	for (i = 0; i < p->nctxs; i++)
+		if (strcmp(p->ctxs[i].subject, subject) == 0 && strcmp(p->ctxs[i].part, part) == 0)
+			return;
+	p->ctxs = xrealloc(p->ctxs, (p->nctxs + 1) * sizeof *p->ctxs);
+	p->ctxs[p->nctxs].subject = xstrdup(subject);
+	p->ctxs[p->nctxs].part = part;
+	p->ctxs[p->nctxs].json = json_dumps(ev->ctx, JSON_COMPACT);
+	p->nctxs++;
+}
+
+static void
+plan_add_cancel(struct plan *p, const char *subject, const char *flow, const char *reason)
+{
+	p->cancels = xrealloc(p->cancels, (p->ncancels + 1) * sizeof *p->cancels);
+	p->cancels[p->ncancels].subject = xstrdup(subject);
+	p->cancels[p->ncancels].flow = flow;
+	p->cancels[p->ncancels].reason = reason;
+	p->ncancels++;
+}
+
+static void
+plan_trigger(struct plan *p, const struct flow *f, const struct nevent *ev,
+    const char *subject, int64_t now_ms, double scale)
+{
+	const char *part = plan_part(ev->kind);
+	const char *occurrence = "";
+	char *occ = NULL;
+	size_t i;
+	int ch;
+
+	if (f->restart) {
+		/* each trigger starts the flow afresh: replace what is pending */
+		plan_add_cancel(p, subject, f->name, "restarted");
+		occurrence = ev->order_id ? ev->order_id : (ev->delivery ? ev->delivery : "");
+	} else if (__builtin_popcount(f->triggers) > 1) {
+		/* several events start this flow: each its own message */
+		occ = xasprintf("%s:%s", nevent_kind_name(ev->kind),
+		    ev->fulfillment_id ? ev->fulfillment_id : "");
+		occurrence = occ;
+	}
+	if (part != NULL && ev->ctx != NULL)
+		plan_add_ctx(p, subject, part, ev);
+	for (i = 0; i < f->nsteps; i++) {
+		const struct flow_step *st = &f->steps[i];
+
+		if (!plan_conditions_hold(st, ev))
+			continue;
+		for (ch = 0; ch < 3; ch++) {
+			struct plan_msg *m;
+
+			if (!(st->channels & (1u << ch)))
+				continue;
+			p->msgs = xrealloc(p->msgs, (p->nmsgs + 1) * sizeof *p->msgs);
+			m = &p->msgs[p->nmsgs++];
+			memset(m, 0, sizeof *m);
+			m->flow = f;
+			m->step = st;
+			m->channel = (enum channel)ch;
+			m->subject = xstrdup(subject);
+			m->due_ms = now_ms + clock_scale_delay(st->delay_ms, scale);
+			flows_message_id(ev->shop->domain, f->name, st->name, m->channel,
+			    subject, occurrence, m->id);
+		}
+	}
+	free(occ);
+}
+
+int
+flows_plan(const struct flows *fl, const struct nevent *ev, int64_t now_ms,
+    double scale, struct plan *p, char **cause)
+{
+	uint32_t bit = 1u << ev->kind;
+	size_t i;
+	char *subject;
+
+	memset(p, 0, sizeof *p);
+	if (nevent_customer_key(ev, p->customer) == -1)
+		p->customer[0] = '\0';
+	for (i = 0; i < fl->n; i++) {
+		const struct flow *f = &fl->v[i];
+
+		if (!((f->triggers | f->exits) & bit))
+			continue;
+		subject = plan_subject(f->subject, ev, p->customer);
+		if (subject == NULL) {
+			if (f->triggers & bit) {
+				*cause = xasprintf("flow \"%s\" needs %s, which the %s event lacks",
+				    f->name, f->subject == SUBJECT_ORDER ? "an order id" :
+				    f->subject == SUBJECT_CHECKOUT ? "a checkout token" :
+				    "a customer e-mail or phone", nevent_kind_name(ev->kind));
+				plan_free(p);
+				return -1;
+			}
+			continue;
+		}
+		if (f->exits & bit)
+			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind));
+		if (f->triggers & bit)
+			plan_trigger(p, f, ev, subject, now_ms, scale);
+		free(subject);
+	}
+	return 0;
+}
+
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmsgs; i++)
+		free(p->msgs[i].subject);
+	for (i = 0; i < p->ncancels; i++)
+		free(p->cancels[i].subject);
+	for (i = 0; i < p->nctxs; i++) {
+		free(p->ctxs[i].subject);
+		free(p->ctxs[i].json);
+	}
+	free(p->msgs);
+	free(p->cancels);
+	free(p->ctxs);
+	memset(p, 0, sizeof *p);
+}

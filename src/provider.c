@@ -1,0 +1,543 @@
+/*
+ * provider: what every provider shares. The table of providers by name,
+ * the request struct's lifetime, Retry-After parsing and the default HTTP
+ * classification that each provider's classify() starts from and then
+ * refines (provider id, provider-specific error text, rate-limit headers).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provider.h"
+
+/* The longest delay a provider may ask for; beyond it we trust our backoff. */
+#define PROVIDER_RETRY_MAX_MS	(24LL * 3600 * 1000)
+
+/* One line per provider; the worker looks them up by NUDGE_*_PROVIDER. */
+static const struct provider *const provider_table[] = {
+	&provider_sendgrid,
+	&provider_log,
+};
+
+const struct provider *
+provider_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof provider_table / sizeof provider_table[0]; i++) {
+		if (strcmp(provider_table[i]->name, name) == 0)
+			return provider_table[i];
+	}
+	return NULL;
+}
+
+void
+provider_req_init(struct provider_req *req)
+{
+	memset(req, 0, sizeof *req);
+	req->method = "POST";
+	buf_init(&req->body);
+}
+
+/* Frees what req owns and leaves it initialized (not req itself). */
+void
+provider_req_free(struct provider_req *req)
+{
+	size_t i;
+
+	free(req->url);
+	for (i = 0; i < req->nheaders; i++)
+		free(req->headers[i]);
+	buf_free(&req->body);
+	free(req->userpwd);
+	free(req->mail_from);
+	free(req->mail_rcpt);
+	provider_req_init(req);
+}
+
+/*
+ * The header array is fixed; a provider needing more than 15 headers is a
+ * programming error, caught on the first test run, so abort like xmalloc.
+ */
+void
+provider_req_header(struct provider_req *req, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	if (req->nheaders + 1 >= sizeof req->headers / sizeof req->headers[0]) {
+		fprintf(stderr, "provider_req_header: too many headers\n");
+		abort();
+	}
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	req->headers[req->nheaders++] = buf_detach(&b);
+	req->headers[req->nheaders] = NULL;
+}
+
+const char *
+provider_resp_header(const struct provider_resp *resp, const char *name)
+{
+	if (resp->header == NULL)
+		return NULL;
+	return resp->header(resp->hctx, name);
+}
+
+size_t
+provider_sanitize(char *out, size_t outlen, const char *in, size_t inlen)
+{
+	size_t i, n = 0;
+	int space = 0;
+
+	if (outlen == 0)
+		return 0;
+	for (i = 0; i < inlen && n + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\0')
+			break;
+		/* Runs of whitespace and control bytes become one space. */
+		if (c < 0x20 || c == 0x7f || c == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space) {
+			if (n + 2 >= outlen)
+				break;
+			out[n++] = ' ';
+			space = 0;
+		}
+		/* Non-ASCII becomes '?': a byte cut could split a UTF-8 sequence. */
+		out[n++] = c < 0x80 ? (char)c : '?';
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's). */
+static int64_t
+provider_days(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+provider_digits(const char **sp, int n, int *out)
+{
+	const char *s = *sp;
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*sp = s + n;
+	*out = v;
+	return 0;
+}
+
+/*
+ * IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"), the form RFC 9110
+ * requires senders to use; strptime is locale-dependent, so parse by hand.
+ * Epoch seconds, or -1.
+ */
+static int64_t
+provider_http_date(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int day, mon, year, hh, mm, ss;
+	const char *p;
+
+	if (strlen(s) < 29 || s[3] != ',' || s[4] != ' ')
+		return -1;
+	s += 5;
+	if (provider_digits(&s, 2, &day) != 0 || *s++ != ' ')
+		return -1;
+	for (mon = 0; mon < 12; mon++) {
+		if (strncmp(s, months + 3 * mon, 3) == 0)
+			break;
+	}
+	if (mon == 12 || s[3] != ' ')
+		return -1;
+	s += 4;
+	p = s;
+	if (provider_digits(&p, 4, &year) != 0 || *p++ != ' ' ||
+	    provider_digits(&p, 2, &hh) != 0 || *p++ != ':' ||
+	    provider_digits(&p, 2, &mm) != 0 || *p++ != ':' ||
+	    provider_digits(&p, 2, &ss) != 0 || strncmp(p, " GMT", 4) != 0)
+		return -1;
+	if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
+		return -1;
+	return provider_days(year, mon + 1, day) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+int64_t
+provider_retry_after_ms(const char *value, int64_t now_ms)
+{
+	int64_t secs, ms;
+	const char *p;
+
+	if (value == NULL)
+		return 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		secs = 0;
+		for (p = value; isdigit((unsigned char)*p); p++) {
+			if (secs <= PROVIDER_RETRY_MAX_MS / 1000)
+				secs = secs * 10 + (*p - '0');
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0')
+			return 0;
+		ms = secs * 1000;
+	} else {
+		if ((secs = provider_http_date(value)) < 0)
+			return 0;
+		ms = secs * 1000 - now_ms;
+	}
+	if (ms < 0)
+		return 0;
+	return ms > PROVIDER_RETRY_MAX_MS ? PROVIDER_RETRY_MAX_MS : ms;
+}
+
+/*
+ * 2xx is accepted. 408, 429 and 5xx are the server's trouble, not the
+ * message's, so they are retried (429 after Retry-After when given); so is
+ * anything that never got an HTTP answer. Every other status means this
+ * request will never work. Providers refine the error text afterwards.
+ */
+void
+provider_classify_http(const struct provider_resp *resp, struct provider_result *res)
+{
+	char text[201];
+	long st = resp->status;
+
+	memset(res, 0, sizeof *res);
+	if (resp->transport_error != 0 || st == 0) {
+		res->outcome = SEND_RETRY;
+		snprintf(res->error, sizeof res->error, "%s%s",
+		    resp->timed_out ? "timed out: " : "transport: ",
+		    resp->error != NULL ? resp->error :
+		    resp->timed_out ? "no answer" : "no HTTP status");
+		return;
+	}
+	if (st >= 200 && st <= 299) {
+		res->outcome = SEND_OK;
+		return;
+	}
+	if (st == 429) {
+		res->outcome = SEND_RETRY;
+		res->retry_after_ms = provider_retry_after_ms(
+		    provider_resp_header(resp, "Retry-After"), resp->now_ms);
+	} else if (st == 408 || (st >= 500 && st <= 599))
+		res->outcome = SEND_RETRY;
+	else
+		res->outcome = SEND_PERMANENT;
+	if (resp->body == NULL ||
+	    provider_sanitize(text, sizeof text, resp->body, resp->body_len) == 0)
+		snprintf(res->error, sizeof res->error, "HTTP %ld", st);
+	else
+		snprintf(res->error, sizeof res->error, "HTTP %ld: %s", st, text);
+}
+
+/*
+ * MIME, for providers that hand over a whole message (the log outbox,
+ * SMTP). Headers are protected against injection (control bytes become
+ * spaces); text that is not short ASCII goes out as RFC 2047 encoded-words.
+ */
+
+static void
+provider_b64(struct buf *out, const unsigned char *in, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		q[0] = tab[in[i] >> 2];
+		q[1] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		q[2] = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		q[3] = tab[in[i + 2] & 63];
+		buf_add(out, q, 4);
+	}
+	if (i < n) {
+		q[0] = tab[in[i] >> 2];
+		if (i + 1 < n) {
+			q[1] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			q[2] = tab[(in[i + 1] & 15) << 2];
+		} else {
+			q[1] = tab[(in[i] & 3) << 4];
+			q[2] = '=';
+		}
+		q[3] = '=';
+		buf_add(out, q, 4);
+	}
+}
+
+/* A copy of s with control bytes replaced by spaces. Caller frees. */
+static char *
+provider_mime_clean(const char *s)
+{
+	char *c = xstrdup(s != NULL ? s : ""), *p;
+
+	for (p = c; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	return c;
+}
+
+/* Short ASCII goes in a header as is; anything else is encoded. */
+static int
+provider_mime_plain(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((unsigned char)s[n] >= 0x80)
+			return 0;
+	}
+	return n <= 900;
+}
+
+/*
+ * Encoded-words of at most 45 input bytes (60 base64 characters, 75 with
+ * the =?UTF-8?B?..?= wrapper, the RFC 2047 limit), never splitting a UTF-8
+ * sequence (each word must decode on its own), folded one per line.
+ */
+static void
+provider_mime_words(struct buf *out, const char *s)
+{
+	size_t len = strlen(s), off = 0, n;
+
+	while (off < len) {
+		n = len - off > 45 ? 45 : len - off;
+		while (off + n < len && n > 1 &&
+		    ((unsigned char)s[off + n] & 0xc0) == 0x80)
+			n--;
+		if (off > 0)
+			buf_adds(out, "\r\n ");
+		buf_adds(out, "=?UTF-8?B?");
+		provider_b64(out, (const unsigned char *)s + off, n);
+		buf_adds(out, "?=");
+		off += n;
+	}
+}
+
+static void
+provider_mime_text(struct buf *out, const char *name, const char *value)
+{
+	char *c = provider_mime_clean(value);
+
+	buf_printf(out, "%s: ", name);
+	if (provider_mime_plain(c))
+		buf_adds(out, c);
+	else
+		provider_mime_words(out, c);
+	buf_adds(out, "\r\n");
+	free(c);
+}
+
+/* "Name <addr>": a display name is an atom phrase, a quoted string or encoded. */
+static void
+provider_mime_addr(struct buf *out, const char *hdr, const char *name,
+    const char *addr)
+{
+	static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789!#$%&'*+-/=?^_`{|}~ ";
+	char *c, *p;
+
+	buf_printf(out, "%s: ", hdr);
+	if (name != NULL && *name != '\0') {
+		c = provider_mime_clean(name);
+		if (!provider_mime_plain(c))
+			provider_mime_words(out, c);
+		else if (c[strspn(c, atext)] == '\0')
+			buf_adds(out, c);
+		else {
+			buf_addc(out, '"');
+			for (p = c; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					buf_addc(out, '\\');
+				buf_addc(out, *p);
+			}
+			buf_addc(out, '"');
+		}
+		buf_addc(out, ' ');
+		free(c);
+	}
+	c = provider_mime_clean(addr);
+	buf_addc(out, '<');
+	for (p = c; *p; p++) {
+		if (*p != '<' && *p != '>' && *p != ' ')
+			buf_addc(out, *p);
+	}
+	buf_adds(out, ">\r\n");
+	free(c);
+}
+
+/*
+ * 8bit keeps the file readable; quoted-printable is needed when a line is
+ * longer than RFC 5322 allows, a lone CR would be mangled, or the body
+ * happens to contain the boundary (QP never produces "=_").
+ */
+static int
+provider_mime_need_qp(const char *s, const char *boundary)
+{
+	size_t col = 0;
+
+	if (strstr(s, boundary) != NULL)
+		return 1;
+	for (; *s; s++) {
+		if (*s == '\n')
+			col = 0;
+		else if (*s == '\r' && s[1] != '\n')
+			return 1;
+		else if (++col > 998)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+provider_mime_qp(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0, n;
+	unsigned char c;
+	char e[3];
+
+	for (; *s; s++) {
+		c = (unsigned char)*s;
+		if (c == '\r' && s[1] == '\n')
+			continue;
+		if (c == '\n') {
+			buf_adds(out, "\r\n");
+			col = 0;
+			continue;
+		}
+		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') &&
+		    s[1] != '\0' && s[1] != '\n' && s[1] != '\r')) {
+			e[0] = (char)c;
+			n = 1;
+		} else {
+			e[0] = '=';
+			e[1] = hex[c >> 4];
+			e[2] = hex[c & 15];
+			n = 3;
+		}
+		if (col + n > 75) {
+			buf_adds(out, "=\r\n");
+			col = 0;
+		}
+		buf_add(out, e, n);
+		col += n;
+	}
+}
+
+static void
+provider_mime_part(struct buf *out, const char *boundary, const char *type,
+    const char *body)
+{
+	int qp = provider_mime_need_qp(body, boundary);
+	const char *s;
+
+	buf_printf(out, "--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n", boundary, type,
+	    qp ? "quoted-printable" : "8bit");
+	if (qp)
+		provider_mime_qp(out, body);
+	else {
+		for (s = body; *s; s++) {
+			if (*s == '\n' && (s == body || s[-1] != '\r'))
+				buf_addc(out, '\r');
+			buf_addc(out, *s);
+		}
+	}
+	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
+		buf_adds(out, "\r\n");
+}
+
+void
+provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
+{
+	static const char days[] = "ThuFriSatSunMonTueWed";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int64_t secs = now_ms / 1000, day = secs / 86400, rem = secs % 86400;
+	int64_t z, era, doe, yoe, doy, mp, y, d, mo;
+	char *id, *p, boundary[64];
+	int parts = 0;
+
+	/* Civil date from days since the epoch (inverse of provider_days). */
+	z = day + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	mo = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (mo <= 2);
+
+	/* Ids are ours and simple; still, keep Message-ID and boundary safe. */
+	id = provider_mime_clean(m->id);
+	for (p = id; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+			*p = '_';
+	}
+	snprintf(boundary, sizeof boundary, "=_nudge_%.40s", id);
+
+	buf_printf(out, "Message-ID: <%s@nudge>\r\n", id);
+	buf_printf(out, "Date: %.3s, %02d %.3s %04d %02d:%02d:%02d +0000\r\n",
+	    days + 3 * (int)(((day % 7) + 7) % 7), (int)d, months + 3 * (mo - 1),
+	    (int)y, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	provider_mime_addr(out, "From", m->from_name, m->from);
+	provider_mime_addr(out, "To", m->to_name, m->to);
+	provider_mime_text(out, "Subject", m->subject);
+	buf_adds(out, "MIME-Version: 1.0\r\n");
+	if (m->shop != NULL)
+		provider_mime_text(out, "X-Nudge-Shop", m->shop);
+	if (m->flow != NULL)
+		provider_mime_text(out, "X-Nudge-Flow", m->flow);
+	if (m->step != NULL)
+		provider_mime_text(out, "X-Nudge-Step", m->step);
+	if (m->locale != NULL)
+		provider_mime_text(out, "X-Nudge-Locale", m->locale);
+	if (m->unsubscribe_url != NULL && *m->unsubscribe_url != '\0') {
+		p = provider_mime_clean(m->unsubscribe_url);
+		buf_printf(out, "List-Unsubscribe: <%s>\r\n", p);
+		buf_adds(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+		free(p);
+	}
+	buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+	    boundary);
+	if (m->text != NULL && *m->text != '\0') {
+		provider_mime_part(out, boundary, "text/plain", m->text);
+		parts++;
+	}
+	if (m->html != NULL && *m->html != '\0') {
+		provider_mime_part(out, boundary, "text/html", m->html);
+		parts++;
+	}
+	if (parts == 0)
+		provider_mime_part(out, boundary, "text/plain", "");
+	buf_printf(out, "--%s--\r\n", boundary);
+	free(id);
+}

@@ -1,0 +1,405 @@
+/*
+ * sched: argument building and reply parsing for the Lua scripts in
+ * src/lua/. The scripts are the source of truth for atomicity; this file
+ * only marshals. Argument layouts are documented at the top of each script.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "config.h"
+#include "log.h"
+#include "sched.h"
+#include "shops.h"
+#include "store.h"
+#include "util.h"
+
+struct sched {
+	struct store	*store;
+	const struct config *cfg;
+	char		*wake;		/* wake-up channel */
+};
+
+/* An argv under construction; strings owned. */
+struct sched_argv {
+	char	**v;
+	size_t	*len;
+	int	 n;
+	int	 cap;
+};
+
+static void
+sched_argv_addn(struct sched_argv *a, const char *s, size_t n)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xrealloc(a->v, (size_t)a->cap * sizeof *a->v);
+		a->len = xrealloc(a->len, (size_t)a->cap * sizeof *a->len);
+	}
+	a->v[a->n] = xstrndup(s, n);
+	a->len[a->n] = n;
+	a->n++;
+}
+
+static void
+sched_argv_add(struct sched_argv *a, const char *s)
+{
+	sched_argv_addn(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void
+sched_argv_addi(struct sched_argv *a, int64_t v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+	sched_argv_add(a, tmp);
+}
+
+static void
+sched_argv_free(struct sched_argv *a)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	free(a->len);
+}
+
+static int
+sched_run(struct sched *s, enum store_script sc, int nkeys, struct sched_argv *a,
+    store_cb *cb, void *arg)
+{
+	int rc = store_script(s->store, sc, nkeys, a->n, (const char **)a->v, a->len, cb, arg);
+
+	sched_argv_free(a);
+	return rc;
+}
+
+char *
+sched_prefix(const char *key_prefix, int partition)
+{
+	return xasprintf("%s{p%d}:", key_prefix, partition);
+}
+
+struct sched *
+sched_new(struct store *store, const struct config *cfg)
+{
+	struct sched *s = xcalloc(1, sizeof *s);
+
+	s->store = store;
+	s->cfg = cfg;
+	s->wake = xasprintf("%swake", cfg->key_prefix);
+	return s;
+}
+
+void
+sched_free(struct sched *s)
+{
+	if (s == NULL)
+		return;
+	free(s->wake);
+	free(s);
+}
+
+int
+sched_partitions(const struct sched *s)
+{
+	return (int)s->cfg->partitions;
+}
+
+const char *
+sched_wake_channel(const struct sched *s)
+{
+	return s->wake;
+}
+
+/* --- apply --------------------------------------------------------------- */
+
+struct sched_apply_op {
+	sched_apply_cb	*cb;
+	void		*arg;
+};
+
+static void
+sched_apply_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_apply_op *op = arg;
+	struct sched_result res = { SCHED_FAILED, 0, 0, err };
+
+	if (r != NULL) {
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[0]->type == REDIS_REPLY_STRING) {
+			res.status = strcmp(r->element[0]->str, "dup") == 0 ?
+			    SCHED_DUPLICATE : SCHED_APPLIED;
+			res.scheduled = (long)r->element[1]->integer;
+			res.cancelled = (long)r->element[2]->integer;
+		} else
+			res.error = "unexpected reply from the apply script";
+	}
+	op->cb(op->arg, &res);
+	free(op);
+}
+
+int
+sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int64_t now_ms,
+    sched_apply_cb *cb, void *arg)
+{
+	const struct config *cfg = s->cfg;
+	struct sched_argv a = { 0 };
+	struct sched_apply_op *op;
+	char *prefix = sched_prefix(cfg->key_prefix, ev->shop->partition);
+	int64_t keep = cfg->done_ttl, last_due = now_ms;
+	size_t i;
+
+	for (i = 0; i < p->nmsgs; i++)
+		if (p->msgs[i].due_ms > last_due)
+			last_due = p->msgs[i].due_ms;
+	/* KEYS[1] */
+	{
+		char *due = xasprintf("%sdue", prefix);
+
+		sched_argv_add(&a, due);
+		free(due);
+	}
+	sched_argv_add(&a, prefix);
+	sched_argv_addi(&a, now_ms);
+	sched_argv_add(&a, ev->delivery ? ev->delivery : "");
+	sched_argv_addi(&a, cfg->dedupe_ttl);
+	sched_argv_add(&a, ev->shop->domain);
+	sched_argv_add(&a, p->customer);
+	sched_argv_addi(&a, cfg->timeline_max);
+	sched_argv_addi(&a, keep);
+	sched_argv_add(&a, s->wake);
+	sched_argv_add(&a, nevent_kind_name(ev->kind));
+	sched_argv_add(&a, ev->order_id ? ev->order_id : "");
+	for (i = 0; i < p->nctxs; i++) {
+		sched_argv_add(&a, "C");
+		sched_argv_add(&a, p->ctxs[i].subject);
+		sched_argv_add(&a, p->ctxs[i].part);
+		sched_argv_add(&a, p->ctxs[i].json);
+		/* the context lives as long as the last message that needs it */
+		sched_argv_addi(&a, (last_due - now_ms) / 1000 + keep);
+	}
+	for (i = 0; i < p->ncancels; i++) {
+		sched_argv_add(&a, "X");
+		sched_argv_add(&a, p->cancels[i].subject);
+		sched_argv_add(&a, p->cancels[i].flow ? p->cancels[i].flow : "");
+		sched_argv_add(&a, p->cancels[i].reason);
+	}
+	for (i = 0; i < p->nmsgs; i++) {
+		const struct plan_msg *m = &p->msgs[i];
+		const char *cond = (m->step->conds & STEP_COND_FIRST_ORDER) ? "first" :
+		    (m->step->conds & STEP_COND_RETURNING) ? "returning" : "";
+
+		sched_argv_add(&a, "S");
+		sched_argv_add(&a, m->id);
+		sched_argv_addi(&a, m->due_ms);
+		sched_argv_add(&a, m->subject);
+		sched_argv_add(&a, m->flow->name);
+		sched_argv_add(&a, m->step->name);
+		sched_argv_add(&a, flows_channel_name(m->channel));
+		sched_argv_add(&a, flows_class_name(m->step->cls));
+		sched_argv_add(&a, m->step->template);
+		sched_argv_add(&a, cond);
+	}
+	free(prefix);
+	op = xmalloc(sizeof *op);
+	op->cb = cb;
+	op->arg = arg;
+	if (sched_run(s, STORE_APPLY, 1, &a, sched_apply_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- claim --------------------------------------------------------------- */
+
+struct sched_claim_op {
+	sched_claim_cb	*cb;
+	void		*arg;
+	int		 partition;
+};
+
+void
+sched_msg_free(struct sched_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->id);
+	free(m->token);
+	free(m->flow);
+	free(m->step);
+	free(m->shop);
+	free(m->subject);
+	free(m->customer);
+	free(m->channel);
+	free(m->cls);
+	free(m->template);
+	json_decref(m->ctx);
+	free(m);
+}
+
+static struct sched_msg *
+sched_msg_parse(int partition, redisReply *e)
+{
+	struct sched_msg *m;
+	redisReply *h, *c;
+	size_t i;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
+		return NULL;
+	m = xcalloc(1, sizeof *m);
+	m->partition = partition;
+	m->id = xstrdup(e->element[0]->str);
+	m->token = xstrdup(e->element[1]->str);
+	h = e->element[2];
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
+		char **dst = NULL;
+
+		if (strcmp(k, "f") == 0) dst = &m->flow;
+		else if (strcmp(k, "s") == 0) dst = &m->step;
+		else if (strcmp(k, "sh") == 0) dst = &m->shop;
+		else if (strcmp(k, "sj") == 0) dst = &m->subject;
+		else if (strcmp(k, "cu") == 0) dst = &m->customer;
+		else if (strcmp(k, "ch") == 0) dst = &m->channel;
+		else if (strcmp(k, "cl") == 0) dst = &m->cls;
+		else if (strcmp(k, "t") == 0) dst = &m->template;
+		else if (strcmp(k, "a") == 0) m->attempts = atoi(v);
+		else if (strcmp(k, "d") == 0) m->due_ms = strtoll(v, NULL, 10);
+		if (dst != NULL && *dst == NULL)
+			*dst = xstrdup(v);
+	}
+	m->ctx = json_object();
+	c = e->element[3];
+	for (i = 0; i + 1 < c->elements; i += 2) {
+		json_t *part = json_loadb(c->element[i + 1]->str, c->element[i + 1]->len, 0, NULL);
+
+		if (part != NULL)
+			json_object_set_new(m->ctx, c->element[i]->str, part);
+	}
+	if (!m->flow || !m->step || !m->shop || !m->subject || !m->channel || !m->template) {
+		log_error(m->id, "claimed message has missing fields; dropping it from this batch");
+		sched_msg_free(m);
+		return NULL;
+	}
+	if (m->customer == NULL)
+		m->customer = xstrdup("");
+	if (m->cls == NULL)
+		m->cls = xstrdup("transactional");
+	return m;
+}
+
+static void
+sched_claim_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_claim_op *op = arg;
+	struct sched_msg **msgs = NULL;
+	int64_t next = -1;
+	size_t i, n = 0;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		redisReply *list = r->element[0];
+
+		if (r->element[1]->type == REDIS_REPLY_STRING && r->element[1]->len > 0)
+			next = (int64_t)strtod(r->element[1]->str, NULL);
+		msgs = xcalloc(list->elements ? list->elements : 1, sizeof *msgs);
+		for (i = 0; i < list->elements; i++)
+			if ((msgs[n] = sched_msg_parse(op->partition, list->element[i])) != NULL)
+				n++;
+	} else if (r != NULL)
+		err = "unexpected reply from the claim script";
+	op->cb(op->arg, op->partition, msgs, n, next, err);
+	free(msgs);
+	free(op);
+}
+
+int
+sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
+    const char *token_prefix, sched_claim_cb *cb, void *arg)
+{
+	struct sched_argv a = { 0 };
+	struct sched_claim_op *op;
+	char *prefix = sched_prefix(s->cfg->key_prefix, partition), *k;
+
+	k = xasprintf("%sdue", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	k = xasprintf("%sinflight", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	sched_argv_add(&a, prefix);
+	sched_argv_addi(&a, now_ms);
+	sched_argv_addi(&a, s->cfg->lease_ms);
+	sched_argv_addi(&a, batch);
+	sched_argv_add(&a, token_prefix);
+	free(prefix);
+	op = xmalloc(sizeof *op);
+	op->cb = cb;
+	op->arg = arg;
+	op->partition = partition;
+	if (sched_run(s, STORE_CLAIM, 2, &a, sched_claim_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- ack ----------------------------------------------------------------- */
+
+struct sched_ack_op {
+	sched_ack_cb	*cb;
+	void		*arg;
+};
+
+static void
+sched_ack_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_ack_op *op = arg;
+
+	if (op->cb != NULL)
+		op->cb(op->arg, r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1, err);
+	free(op);
+}
+
+int
+sched_ack(struct sched *s, const struct sched_msg *m, enum sched_outcome o, int64_t now_ms,
+    int64_t retry_at_ms, const char *info, sched_ack_cb *cb, void *arg)
+{
+	static const char *names[] = { "sent", "retry", "dead", "release", "skip" };
+	struct sched_argv a = { 0 };
+	struct sched_ack_op *op;
+	char *prefix = sched_prefix(s->cfg->key_prefix, m->partition), *k;
+
+	k = xasprintf("%sinflight", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	k = xasprintf("%sdue", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	k = xasprintf("%sdead", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	sched_argv_add(&a, prefix);
+	sched_argv_add(&a, m->id);
+	sched_argv_add(&a, m->token);
+	sched_argv_add(&a, names[o]);
+	sched_argv_addi(&a, now_ms);
+	sched_argv_addi(&a, retry_at_ms);
+	sched_argv_add(&a, info ? info : "");
+	sched_argv_addi(&a, s->cfg->done_ttl);
+	sched_argv_addi(&a, s->cfg->timeline_max);
+	free(prefix);
+	op = xmalloc(sizeof *op);
+	op->cb = cb;
+	op->arg = arg;
+	if (sched_run(s, STORE_ACK, 3, &a, sched_ack_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}

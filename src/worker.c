@@ -1,0 +1,576 @@
+/*
+ * worker: the claim / send / report loop.
+ *
+ * Ownership: a claimed message becomes a struct send, owned by this file
+ * until its outcome is acknowledged by Redis (or the lease runs out, after
+ * which another worker owns the message and our late ack is refused).
+ * While a provider request runs, dispatch owns the request and we own the
+ * send; dispatch calls back exactly once.
+ *
+ * Scheduling of claims: each partition has a "next due" time learnt from
+ * the claim script's reply; the tick timer fires at the earliest of them or
+ * after the poll interval (which also finds expired leases), and pub/sub
+ * wake-ups from the apply script pull it earlier. A full batch means more
+ * is due: that partition is claimed again at once.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "backoff.h"
+#include "clock.h"
+#include "compose.h"
+#include "config.h"
+#include "dispatch.h"
+#include "flows.h"
+#include "http.h"
+#include "log.h"
+#include "provider.h"
+#include "render.h"
+#include "sched.h"
+#include "shops.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+struct send;
+
+struct worker {
+	struct event_base	*base;
+	const struct config	*cfg;
+	const struct shops	*shops;
+	const struct templates	*tpl;
+	struct store		*store;
+	struct store		*sub;		/* pub/sub wake-ups */
+	struct sched		*sched;
+	struct dispatch		*dispatch;
+	const struct provider	*email;
+	const struct provider	*sms;
+	struct event		*tick;
+	struct event		*grace;
+	int			 nparts;
+	int64_t			*next_due;	/* per partition; 0 = claim now */
+	unsigned char		*claiming;	/* per partition: claim outstanding */
+	int64_t			 last_poll;
+	unsigned long		 claim_seq;
+	char			 wid[HTTP_RID_LEN + 1];
+	unsigned		 inflight;	/* claimed, outcome not yet reported */
+	int			 stopping;
+	int			 done;
+	struct send		*sends;		/* every send in flight */
+};
+
+struct send {
+	struct worker		*w;
+	struct sched_msg	*m;
+	struct composed		 c;
+	const struct provider	*prov;
+	int64_t			 start_ms;
+	int			 ack_tries;
+	enum sched_outcome	 outcome;
+	int64_t			 retry_at;
+	char			*info;
+	struct event		*retry_ev;	/* re-sends a failed ack */
+	struct send		*prev, *next;
+};
+
+static void	worker_tick_cb(evutil_socket_t, short, void *);
+static void	worker_report(struct send *);
+
+static void
+worker_arm(struct worker *w)
+{
+	int64_t now = clock_now_ms(), at = w->last_poll + w->cfg->poll_ms, d;
+	struct timeval tv;
+	int p;
+
+	if (w->stopping)
+		return;
+	for (p = 0; p < w->nparts; p++)
+		if (!w->claiming[p] && w->next_due[p] < at)
+			at = w->next_due[p];
+	d = at - now;
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = d / 1000;
+	tv.tv_usec = (d % 1000) * 1000;
+	evtimer_add(w->tick, &tv);
+}
+
+static struct send *
+send_new(struct worker *w, struct sched_msg *m)
+{
+	struct send *s = xcalloc(1, sizeof *s);
+
+	s->w = w;
+	s->m = m;
+	s->start_ms = clock_now_ms();
+	s->next = w->sends;
+	if (w->sends)
+		w->sends->prev = s;
+	w->sends = s;
+	w->inflight++;
+	return s;
+}
+
+static void
+send_free(struct send *s)
+{
+	struct worker *w = s->w;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sends = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->retry_ev)
+		event_free(s->retry_ev);
+	compose_free(&s->c);
+	sched_msg_free(s->m);
+	free(s->info);
+	free(s);
+	w->inflight--;
+}
+
+static void
+worker_log_outcome(struct send *s)
+{
+	static const char *names[] = { "sent", "retry", "dead", "released", "skipped" };
+	struct buf f;
+	char mask[64];
+
+	buf_init(&f);
+	buf_adds(&f, "\"flow\":");
+	buf_add_json_str(&f, s->m->flow);
+	buf_adds(&f, ",\"step\":");
+	buf_add_json_str(&f, s->m->step);
+	buf_adds(&f, ",\"shop\":");
+	buf_add_json_str(&f, s->m->shop);
+	buf_adds(&f, ",\"provider\":");
+	buf_add_json_str(&f, s->prov ? s->prov->name : "-");
+	if (s->c.to != NULL) {
+		log_mask_addr(s->c.to, mask, sizeof mask);
+		buf_adds(&f, ",\"to\":");
+		buf_add_json_str(&f, mask);
+	}
+	buf_printf(&f, ",\"attempt\":%d,\"ms\":%lld,\"lag_ms\":%lld", s->m->attempts,
+	    (long long)(clock_now_ms() - s->start_ms),
+	    (long long)(s->start_ms - s->m->due_ms));
+	if (s->info != NULL && *s->info) {
+		buf_adds(&f, s->outcome == SCHED_SENT ? ",\"provider_id\":" : ",\"reason\":");
+		buf_add_json_str(&f, s->info);
+	}
+	log_at(s->outcome == SCHED_DEAD ? LOG_WARN : LOG_INFO, s->m->id, f.data, "%s",
+	    names[s->outcome]);
+	buf_free(&f);
+}
+
+static void
+worker_ack_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_report(arg);
+}
+
+static void
+worker_acked_cb(void *arg, int applied, const char *err)
+{
+	struct send *s = arg;
+	struct worker *w = s->w;
+	struct timeval tv = { 0, 500 * 1000 };
+
+	if (err != NULL) {
+		/*
+		 * Redis is away. Keep trying while our lease holds: giving up
+		 * would let the lease expire and the message be sent again.
+		 */
+		if (++s->ack_tries * 500 < w->cfg->lease_ms) {
+			if (s->ack_tries == 1)
+				log_warn(s->m->id, "reporting the outcome failed (%s); retrying", err);
+			if (s->retry_ev == NULL)
+				s->retry_ev = evtimer_new(w->base, worker_ack_retry_cb, s);
+			evtimer_add(s->retry_ev, &tv);
+			return;
+		}
+		log_error(s->m->id, "outcome %d lost: %s; the lease will expire and "
+		    "the message be claimed again", (int)s->outcome, err);
+	} else if (!applied)
+		log_warn(s->m->id, "stale lease: another worker owns this message now");
+	send_free(s);
+	if (w->stopping && w->inflight == 0)
+		w->done = 1;
+	else
+		worker_arm(w);
+}
+
+static void
+worker_report(struct send *s)
+{
+	if (s->ack_tries == 0)
+		worker_log_outcome(s);
+	if (sched_ack(s->w->sched, s->m, s->outcome, clock_now_ms(), s->retry_at, s->info,
+	    worker_acked_cb, s) == -1)
+		worker_acked_cb(s, 0, "redis not connected");
+}
+
+/* Turns a provider result into an outcome and reports it. */
+static void
+worker_outcome(struct send *s, const struct provider_result *r)
+{
+	struct worker *w = s->w;
+	uint32_t rnd;
+	int64_t delay;
+
+	switch (r->outcome) {
+	case SEND_OK:
+		s->outcome = SCHED_SENT;
+		s->info = xstrdup(r->provider_id);
+		break;
+	case SEND_PERMANENT:
+		s->outcome = SCHED_DEAD;
+		s->info = xstrdup(r->error);
+		break;
+	case SEND_RETRY:
+		if (w->stopping) {
+			s->outcome = SCHED_RELEASE;
+			s->info = xstrdup("shutting down");
+			break;
+		}
+		if (s->m->attempts >= w->cfg->max_attempts) {
+			s->outcome = SCHED_DEAD;
+			s->info = xasprintf("gave up after %d attempts: %s", s->m->attempts, r->error);
+			break;
+		}
+		util_random(&rnd, sizeof rnd);
+		delay = backoff_delay_ms(s->m->attempts, w->cfg->backoff_base_ms,
+		    w->cfg->backoff_max_ms, rnd);
+		if (r->retry_after_ms > delay)
+			delay = r->retry_after_ms;
+		s->outcome = SCHED_RETRY;
+		s->retry_at = clock_now_ms() + delay;
+		s->info = xasprintf("%s (retry in %lld ms)", r->error, (long long)delay);
+		break;
+	}
+	worker_report(s);
+}
+
+static void
+worker_sent_cb(void *arg, const struct provider_resp *resp)
+{
+	struct send *s = arg;
+	struct provider_result r;
+
+	memset(&r, 0, sizeof r);
+	s->prov->classify(resp, &r);
+	worker_outcome(s, &r);
+}
+
+static const struct provider *
+worker_provider(struct worker *w, const char *channel)
+{
+	if (strcmp(channel, "email") == 0)
+		return w->email;
+	if (strcmp(channel, "sms") == 0)
+		return w->sms;
+	return NULL;
+}
+
+/* Renders and sends one claimed message. */
+static void
+worker_process(struct worker *w, struct sched_msg *m)
+{
+	struct send *s = send_new(w, m);
+	struct provider_result r;
+	struct provider_req *req;
+	struct message msg;
+	const struct shop *shop;
+	char *cause = NULL;
+
+	memset(&r, 0, sizeof r);
+
+	if ((shop = shops_find(w->shops, m->shop)) == NULL) {
+		r.outcome = SEND_PERMANENT;
+		snprintf(r.error, sizeof r.error, "shop %s is no longer configured", m->shop);
+		worker_outcome(s, &r);
+		return;
+	}
+	if ((s->prov = worker_provider(w, m->channel)) == NULL) {
+		s->outcome = SCHED_SKIP;
+		s->info = xasprintf("no provider configured for channel %s", m->channel);
+		worker_report(s);
+		return;
+	}
+	if (compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause) == -1) {
+		r.outcome = SEND_PERMANENT;
+		snprintf(r.error, sizeof r.error, "%s", cause);
+		free(cause);
+		worker_outcome(s, &r);
+		return;
+	}
+	if (s->c.missing > 0)
+		log_warn(m->id, "template %s rendered with %d missing variables",
+		    m->template, s->c.missing);
+	memset(&msg, 0, sizeof msg);
+	msg.id = m->id;
+	msg.shop = m->shop;
+	msg.flow = m->flow;
+	msg.step = m->step;
+	msg.template = m->template;
+	msg.channel = s->prov->channel;
+	msg.promotional = strcmp(m->cls, "promotional") == 0;
+	msg.locale = s->c.locale;
+	msg.to = s->c.to;
+	msg.to_name = s->c.to_name;
+	msg.from = shop->from_email;
+	msg.from_name = shop->from_name;
+	msg.subject = s->c.subject;
+	msg.html = s->c.html;
+	msg.text = s->c.text;
+
+	if (s->prov->deliver != NULL) {
+		s->prov->deliver(w->cfg, &msg, &r);
+		worker_outcome(s, &r);
+		return;
+	}
+	req = xcalloc(1, sizeof *req);
+	provider_req_init(req);
+	if (s->prov->build(w->cfg, &msg, req, &cause) == -1) {
+		provider_req_free(req);
+		free(req);
+		r.outcome = SEND_PERMANENT;
+		snprintf(r.error, sizeof r.error, "%s", cause);
+		free(cause);
+		worker_outcome(s, &r);
+		return;
+	}
+	if (dispatch_send(w->dispatch, req, worker_sent_cb, s) == -1) {
+		r.outcome = SEND_RETRY;
+		snprintf(r.error, sizeof r.error, "could not start the request");
+		worker_outcome(s, &r);
+	}
+}
+
+static void
+worker_claimed_cb(void *arg, int p, struct sched_msg **msgs, size_t n, int64_t next_due,
+    const char *err)
+{
+	struct worker *w = arg;
+	int64_t now = clock_now_ms();
+	size_t i;
+
+	w->claiming[p] = 0;
+	if (err != NULL) {
+		log_warn(NULL, "claim on partition %d failed: %s", p, err);
+		w->next_due[p] = now + w->cfg->poll_ms;
+		for (i = 0; i < n; i++)
+			sched_msg_free(msgs[i]);
+		worker_arm(w);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (w->stopping) {
+			/* claimed as we were stopping: hand it straight back */
+			struct send *s = send_new(w, msgs[i]);
+
+			s->outcome = SCHED_RELEASE;
+			s->info = xstrdup("shutting down");
+			worker_report(s);
+			continue;
+		}
+		worker_process(w, msgs[i]);
+	}
+	if (n > 0 && (long)n >= w->cfg->claim_batch)
+		w->next_due[p] = now;		/* a full batch: more is due */
+	else
+		w->next_due[p] = next_due >= 0 ? next_due : now + w->cfg->poll_ms;
+	if (w->stopping && w->inflight == 0)
+		w->done = 1;
+	worker_arm(w);
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	int64_t now = clock_now_ms();
+	long room;
+	int p;
+	char token[64];
+
+	(void)fd;
+	(void)what;
+	if (w->stopping || !store_ready(w->store)) {
+		w->last_poll = now;
+		worker_arm(w);
+		return;
+	}
+	if (now - w->last_poll >= w->cfg->poll_ms) {
+		/* the poll: look at every partition (expired leases, missed wake-ups) */
+		w->last_poll = now;
+		for (p = 0; p < w->nparts; p++)
+			w->next_due[p] = 0;
+	}
+	for (p = 0; p < w->nparts; p++) {
+		if (w->claiming[p] || w->next_due[p] > now)
+			continue;
+		room = w->cfg->max_inflight - (long)w->inflight;
+		if (room <= 0)
+			break;		/* a finished send re-arms us */
+		if (room > w->cfg->claim_batch)
+			room = w->cfg->claim_batch;
+		snprintf(token, sizeof token, "%s:%lu", w->wid, ++w->claim_seq);
+		if (sched_claim(w->sched, p, now, room, token, worker_claimed_cb, w) == 0)
+			w->claiming[p] = 1;
+		else
+			w->next_due[p] = now + w->cfg->poll_ms;
+	}
+	worker_arm(w);
+}
+
+/* A wake-up: "<partition> <due ms>" published by the apply script. */
+static void
+worker_wake_cb(void *arg, const char *channel, const char *payload)
+{
+	struct worker *w = arg;
+	const char *tag = strstr(payload, "{p");
+	long p;
+	int64_t due;
+	char *end;
+
+	(void)channel;
+	if (tag == NULL)
+		return;
+	p = strtol(tag + 2, &end, 10);
+	if (p < 0 || p >= w->nparts || *end != '}')
+		return;
+	due = strtoll(strchr(end, ' ') ? strchr(end, ' ') + 1 : "0", NULL, 10);
+	if (due < w->next_due[p]) {
+		w->next_due[p] = due;
+		if (!w->stopping) {
+			evtimer_del(w->tick);
+			worker_arm(w);
+		}
+	}
+}
+
+static void
+worker_state_cb(void *arg, int ready)
+{
+	struct worker *w = arg;
+	int p;
+
+	if (!ready)
+		return;
+	/* connected again: look everywhere now */
+	for (p = 0; p < w->nparts; p++)
+		w->next_due[p] = 0;
+	if (!w->stopping) {
+		evtimer_del(w->tick);
+		worker_arm(w);
+	}
+}
+
+struct worker *
+worker_new(struct event_base *base, const struct config *cfg, const struct shops *shops,
+    const struct templates *tpl, char **cause)
+{
+	struct worker *w = xcalloc(1, sizeof *w);
+
+	w->base = base;
+	w->cfg = cfg;
+	w->shops = shops;
+	w->tpl = tpl;
+	if ((w->email = provider_find(cfg->email_provider)) == NULL) {
+		*cause = xasprintf("NUDGE_EMAIL_PROVIDER=%s: unknown provider", cfg->email_provider);
+		free(w);
+		return NULL;
+	}
+	if (strcmp(cfg->sms_provider, "none") != 0 &&
+	    (w->sms = provider_find(cfg->sms_provider)) == NULL) {
+		*cause = xasprintf("NUDGE_SMS_PROVIDER=%s: unknown provider", cfg->sms_provider);
+		free(w);
+		return NULL;
+	}
+	if ((w->store = store_new(base, cfg->redis_url, cfg->lease_ms / 2, cause)) == NULL ||
+	    (w->sub = store_new(base, cfg->redis_url, cfg->lease_ms / 2, cause)) == NULL) {
+		store_free(w->store);
+		free(w);
+		return NULL;
+	}
+	w->sched = sched_new(w->store, cfg);
+	w->dispatch = dispatch_new(base, cfg->send_timeout_ms);
+	w->nparts = (int)cfg->partitions;
+	w->next_due = xcalloc((size_t)w->nparts, sizeof *w->next_due);
+	w->claiming = xcalloc((size_t)w->nparts, 1);
+	http_request_id(w->wid);
+	w->tick = evtimer_new(base, worker_tick_cb, w);
+	store_on_state(w->store, worker_state_cb, w);
+	store_subscribe(w->sub, sched_wake_channel(w->sched), worker_wake_cb, w);
+	w->last_poll = clock_now_ms();
+	worker_arm(w);
+	log_info(w->wid, "worker started: e-mail via %s, SMS via %s", w->email->name,
+	    w->sms ? w->sms->name : "none");
+	return w;
+}
+
+static void
+worker_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->inflight > 0) {
+		log_warn(w->wid, "grace period over: releasing %u sends in flight", w->inflight);
+		dispatch_abort_all(w->dispatch);
+	}
+}
+
+void
+worker_stop(struct worker *w)
+{
+	struct timeval tv;
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	evtimer_del(w->tick);
+	log_info(w->wid, "stopping: %u sends in flight", w->inflight);
+	if (w->inflight == 0) {
+		w->done = 1;
+		return;
+	}
+	tv.tv_sec = w->cfg->grace_ms / 1000;
+	tv.tv_usec = (w->cfg->grace_ms % 1000) * 1000;
+	w->grace = evtimer_new(w->base, worker_grace_cb, w);
+	evtimer_add(w->grace, &tv);
+}
+
+int
+worker_done(const struct worker *w)
+{
+	return w->done;
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	dispatch_free(w->dispatch);
+	while (w->sends != NULL)
+		send_free(w->sends);
+	if (w->grace)
+		event_free(w->grace);
+	event_free(w->tick);
+	sched_free(w->sched);
+	store_free(w->sub);
+	store_free(w->store);
+	free(w->next_due);
+	free(w->claiming);
+	free(w);
+}

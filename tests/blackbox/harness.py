@@ -1,0 +1,886 @@
+"""
+harness: what the black-box tests drive and inspect, kept apart from the
+pytest fixtures (conftest.py) so test files can import it by name.
+
+  RedisServer    a real /usr/bin/redis-server on a free port, restartable on
+                 the same port and directory (outage tests)
+  SendGridStub   POST /v3/mail/send on a free port: checks the request
+                 shape, records every request, answers from a script
+  Daemon         one nudge-server / nudge-worker process and its log
+  make_order     a realistic Shopify order payload (exact 64-bit id)
+  post_order     a signed Shopify webhook delivery
+  wait_until     polling instead of sleeping
+
+Everything listens on 127.0.0.1 only.
+"""
+import base64
+import collections
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import redis
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("NUDGE_BIN") or REPO / "bin")
+PROGS = ("nudge-server", "nudge-worker", "nudgectl")
+REDIS_SERVER = "/usr/bin/redis-server"
+
+SHOP = "demo.myshopify.com"
+SECRET = "s3cret"
+PREVIOUS_SECRET = "old"
+FROM_EMAIL = "shop@demo.example"
+FROM_NAME = "Demo Shop"
+OTHER_SHOP = "other.myshopify.com"
+OTHER_SECRET = "other-s3cret"
+SENDGRID_KEY = "SG.test-key.nudge-blackbox"
+
+HTTP_TIMEOUT = 10
+
+# Every live process any test started, so a crash of the harness itself
+# (KeyboardInterrupt, fixture bug) cannot leave one behind; see
+# kill_leftovers(), called at session end.
+_live = set()
+_live_lock = threading.Lock()
+
+
+def _track(proc):
+    with _live_lock:
+        _live.add(proc)
+
+
+def _untrack(proc):
+    with _live_lock:
+        _live.discard(proc)
+
+
+def kill_leftovers():
+    """SIGKILLs whatever is still tracked; returns their descriptions."""
+    left = []
+    with _live_lock:
+        procs = list(_live)
+        _live.clear()
+    for p in procs:
+        if p.poll() is None:
+            left.append("pid %d %s" % (p.pid, " ".join(map(str, p.args))[:80]))
+            p.kill()
+            p.wait()
+    return left
+
+
+def missing_binaries():
+    return [str(BIN / p) for p in PROGS if not os.access(BIN / p, os.X_OK)]
+
+
+# --------------------------------------------------------------- ports, time
+
+_given_ports = set()
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now, never handed out twice per session."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
+    """Polls pred() until it returns something truthy; returns it.
+    Raises AssertionError naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # keep polling; report the last one
+            last_exc = e
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s%s" % (
+                timeout, what, "" if last_exc is None else " (last error: %r)" % last_exc))
+        time.sleep(interval)
+
+
+def tail(path, n=40):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return "<%s: %s>" % (path, e)
+    return "\n".join(lines[-n:])
+
+
+# ------------------------------------------------------------------- redis
+
+class RedisServer:
+    """redis-server on 127.0.0.1:port, AOF on, RDB off, data in dir.
+    stop() and start() keep the port and directory, so an outage test gets
+    the same server (and data) back."""
+
+    def __init__(self, workdir, port=None):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.log_path = self.dir / "redis.log"
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def client(self, **kw):
+        kw.setdefault("decode_responses", True)
+        kw.setdefault("socket_timeout", 5)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def start(self, timeout=10):
+        assert self.proc is None or self.proc.poll() is not None, "redis already running"
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes", "--dir", str(self.dir),
+             "--logfile", str(self.log_path), "--daemonize", "no"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        _track(self.proc)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("redis-server exited %s:\n%s" % (
+                    self.proc.returncode, tail(self.log_path)))
+            try:
+                return self.client(socket_timeout=0.5).ping()
+            except redis.ConnectionError:
+                return False
+        try:
+            wait_until(up, timeout, what="redis-server PING on port %d" % self.port)
+        except AssertionError:
+            raise AssertionError("redis-server did not answer PING:\n%s" % tail(self.log_path))
+        return self
+
+    def stop(self, timeout=10):
+        """SIGTERM (redis fsyncs its AOF), SIGKILL after timeout."""
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        _untrack(p)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+# Key helpers. Keys are nudge:{p<N>}:<kind>; N is never assumed.
+_KEY = re.compile(r"^nudge:\{p(\d+)\}:(.+)$")
+
+
+def nudge_keys(r):
+    return sorted(r.scan_iter(match="nudge:*", count=1000))
+
+
+def keys_of_kind(r, kind):
+    """Keys nudge:{p<N>}:<kind> for every N (kind e.g. "due", "dead")."""
+    out = []
+    for k in r.scan_iter(match="nudge:*:" + kind, count=1000):
+        m = _KEY.match(k)
+        if m and m.group(2) == kind:
+            out.append(k)
+    return sorted(out)
+
+
+def zset_members(r, kind):
+    """All members of every nudge:{p<N>}:<kind> ZSET."""
+    out = []
+    for k in keys_of_kind(r, kind):
+        out.extend(r.zrange(k, 0, -1))
+    return out
+
+
+def message_ids(r):
+    out = []
+    for k in r.scan_iter(match="nudge:*:m:*", count=1000):
+        m = _KEY.match(k)
+        if m and m.group(2).startswith("m:"):
+            out.append(m.group(2)[2:])
+    return sorted(out)
+
+
+def _glob_escape(s):
+    return re.sub(r"([*?\[\]\\])", r"\\\1", s)
+
+
+def message(r, msg_id):
+    """The HASH nudge:{p<N>}:m:<msg_id> as a dict, or None when absent."""
+    keys = [k for k in r.scan_iter(match="nudge:*:m:" + _glob_escape(msg_id), count=1000)
+            if _KEY.match(k) and _KEY.match(k).group(2) == "m:" + msg_id]
+    assert len(keys) <= 1, "message %s stored under several keys: %s" % (msg_id, keys)
+    if not keys:
+        return None
+    return r.hgetall(keys[0])
+
+
+# ----------------------------------------------------------- SendGrid stub
+
+_SG_TOP = {"asm", "attachments", "batch_id", "categories", "content", "custom_args",
+           "from", "headers", "ip_pool_name", "mail_settings", "personalizations",
+           "reply_to", "reply_to_list", "send_at", "subject", "template_id",
+           "tracking_settings"}
+_SG_PERS = {"bcc", "cc", "custom_args", "dynamic_template_data", "from", "headers",
+            "send_at", "subject", "substitutions", "to"}
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class Resp:
+    """One scripted answer of the stub."""
+
+    def __init__(self, status=202, headers=None, body=None, delay=0.0):
+        self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
+        self.delay = delay
+
+    def __repr__(self):
+        return "Resp(%d%s)" % (self.status, ", delay=%s" % self.delay if self.delay else "")
+
+
+def rate_limited(retry_after=1):
+    return Resp(429, {"Retry-After": str(retry_after)},
+                {"errors": [{"message": "too many requests"}]})
+
+
+class StubRequest:
+    """What the stub received, and what it made of it."""
+
+    def __init__(self, n, method, path, headers, body):
+        self.n = n                  # 1-based arrival order
+        self.t = time.monotonic()
+        self.method = method
+        self.path = path
+        self.headers = headers      # dict, header names lower-cased
+        self.body = body            # raw bytes
+        self.json = None
+        self.problems = []          # shape-check failures; empty = ok
+        self.status = None          # what the stub answered
+        self.message_id = None      # X-Message-Id answered, if any
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    @property
+    def accepted(self):
+        return self.status is not None and 200 <= self.status < 300
+
+    # Convenience accessors; valid when ok.
+    @property
+    def pers(self):
+        return self.json["personalizations"][0]
+
+    @property
+    def nudge_id(self):
+        try:
+            return self.json["personalizations"][0]["custom_args"]["nudge_id"]
+        except (TypeError, KeyError, IndexError):
+            return None
+
+    @property
+    def to(self):
+        return [t.get("email") for t in self.pers["to"]]
+
+    def content(self, ctype):
+        for c in self.json.get("content", []):
+            if c.get("type") == ctype:
+                return c.get("value")
+        return None
+
+    def summary(self):
+        return "#%d %s %s -> %s nudge_id=%s%s" % (
+            self.n, self.method, self.path, self.status, self.nudge_id,
+            "" if self.ok else " PROBLEMS: " + "; ".join(self.problems))
+
+
+def check_sendgrid(method, path, headers, body, api_key):
+    """Problems with a request against the v3 Mail Send contract; [] = ok."""
+    p = []
+    if method != "POST":
+        p.append("method %s, want POST" % method)
+    if path != "/v3/mail/send":
+        p.append("path %r, want /v3/mail/send" % path)
+    auth = headers.get("authorization")
+    if auth != "Bearer " + api_key:
+        p.append("Authorization %r, want 'Bearer <SENDGRID_API_KEY>'" % auth)
+    ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        p.append("Content-Type %r, want application/json" % headers.get("content-type"))
+    try:
+        d = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        p.append("body is not UTF-8 JSON: %s" % e)
+        return p, None
+    if not isinstance(d, dict):
+        p.append("body is not a JSON object")
+        return p, d
+    extra = set(d) - _SG_TOP
+    if extra:
+        p.append("unknown top-level fields %s" % sorted(extra))
+
+    pers = d.get("personalizations")
+    if not isinstance(pers, list) or len(pers) != 1:
+        p.append("personalizations must be a list of exactly 1, got %r" % (pers,))
+    else:
+        p0 = pers[0]
+        if not isinstance(p0, dict):
+            p.append("personalizations[0] not an object")
+        else:
+            extra = set(p0) - _SG_PERS
+            if extra:
+                p.append("unknown personalization fields %s" % sorted(extra))
+            to = p0.get("to")
+            if not isinstance(to, list) or not to:
+                p.append("personalizations[0].to must be a non-empty list")
+            else:
+                for t in to:
+                    if not isinstance(t, dict) or not isinstance(t.get("email"), str) \
+                            or not _EMAIL.match(t["email"]):
+                        p.append("bad to entry %r" % (t,))
+                    elif "name" in t and (not isinstance(t["name"], str) or not t["name"]):
+                        p.append("to.name must be a non-empty string when present: %r" % (t,))
+                    elif set(t) - {"email", "name"}:
+                        p.append("unknown to fields %r" % (t,))
+            ca = p0.get("custom_args")
+            if not isinstance(ca, dict):
+                p.append("personalizations[0].custom_args must be an object")
+            else:
+                bad = {k: v for k, v in ca.items() if not isinstance(v, str)}
+                if bad:  # SendGrid requires string values
+                    p.append("custom_args values must be strings: %r" % bad)
+                if not isinstance(ca.get("nudge_id"), str) or not ca.get("nudge_id"):
+                    p.append("custom_args.nudge_id missing or empty")
+                if len(json.dumps(ca).encode()) > 10000:
+                    p.append("custom_args over 10,000 bytes")
+
+    fr = d.get("from")
+    if not isinstance(fr, dict) or not isinstance(fr.get("email"), str) \
+            or not _EMAIL.match(fr.get("email", "")):
+        p.append("from must be an object with a valid email: %r" % (fr,))
+
+    subj = d.get("subject")
+    if not isinstance(subj, str) or not subj:
+        p.append("subject must be a non-empty string")
+    elif "\n" in subj or "\r" in subj:
+        p.append("subject contains a line break")
+
+    content = d.get("content")
+    if not isinstance(content, list) or not content:
+        p.append("content must be a non-empty list")
+    else:
+        types = []
+        for c in content:
+            if not isinstance(c, dict) or set(c) != {"type", "value"} \
+                    or not isinstance(c.get("type"), str) or not c["type"] \
+                    or not isinstance(c.get("value"), str) or not c["value"]:
+                p.append("bad content entry %r" % (c,))
+            else:
+                types.append(c["type"])
+        if types != ["text/plain", "text/html"]:
+            p.append("content types %s, want ['text/plain', 'text/html'] in that order" % types)
+
+    cats = d.get("categories")
+    if cats is not None:
+        if not isinstance(cats, list) or len(cats) > 10 or len(set(map(str, cats))) != len(cats) \
+                or not all(isinstance(c, str) and 0 < len(c) <= 255 for c in cats):
+            p.append("categories must be <=10 unique non-empty strings <=255 chars: %r" % (cats,))
+    return p, d
+
+
+class SendGridStub:
+    """A threaded HTTP server standing in for api.sendgrid.com.
+
+    Every request is checked against the Mail Send contract (check_sendgrid)
+    and recorded in .requests (StubRequest). A request that fails the checks
+    is answered 400 like SendGrid would, unless strict is False. Otherwise the
+    answer is the next entry of the script (see script()), else .default
+    (202 with X-Message-Id: sg-<n>). .delay seconds are slept before every
+    answer (on top of a Resp's own delay)."""
+
+    def __init__(self, api_key=SENDGRID_KEY, log_path=None):
+        self.api_key = api_key
+        self.log_path = log_path
+        self.requests = []
+        self.default = Resp(202)
+        self.delay = 0.0
+        self.strict = True
+        self._script = collections.deque()
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _read_body(self):
+                if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _handle(self):
+                body = self._read_body()
+                stub._serve(self, body)
+
+            do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _handle
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+            allow_reuse_address = True
+
+        self.port = free_port()
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def script(self, *answers):
+        """Queues answers for the next requests: ints (status) or Resp."""
+        with self._lock:
+            for a in answers:
+                if isinstance(a, (list, tuple)):
+                    self._script.extend(x if isinstance(x, Resp) else Resp(x) for x in a)
+                else:
+                    self._script.append(a if isinstance(a, Resp) else Resp(a))
+
+    def _serve(self, h, body):
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        path = h.path.split("?")[0]
+        problems, doc = check_sendgrid(h.command, path, headers, body, self.api_key)
+        with self._lock:
+            req = StubRequest(len(self.requests) + 1, h.command, h.path, headers, body)
+            req.json = doc
+            req.problems = problems
+            if problems and self.strict:
+                resp = Resp(400, body={"errors": [{"message": m} for m in problems]})
+            elif self._script:
+                resp = self._script.popleft()
+            else:
+                resp = self.default
+            self.requests.append(req)
+            req.status = resp.status
+            if 200 <= resp.status < 300:
+                req.message_id = "sg-%d" % req.n
+            self._log(req)
+        delay = self.delay + resp.delay
+        if delay:
+            time.sleep(delay)
+        data = b"" if resp.body is None else (
+            resp.body if isinstance(resp.body, bytes) else json.dumps(resp.body).encode())
+        try:
+            h.send_response(resp.status)
+            if req.message_id:
+                h.send_header("X-Message-Id", req.message_id)
+            for k, v in resp.headers.items():
+                h.send_header(k, v)
+            if data:
+                h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            if data:
+                h.wfile.write(data)
+            h.wfile.flush()
+        except OSError:
+            pass  # the client gave up (timeout test); it is recorded anyway
+        with self._cv:
+            self._cv.notify_all()
+
+    def _log(self, req):
+        if not self.log_path:
+            return
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps({"n": req.n, "method": req.method, "path": req.path,
+                                "status": req.status, "problems": req.problems,
+                                "headers": req.headers,
+                                "body": req.body.decode("utf-8", "replace")}) + "\n")
+
+    # Inspection -----------------------------------------------------------
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.requests)
+
+    def accepted(self):
+        return [r for r in self.snapshot() if r.accepted]
+
+    def wait_requests(self, n, timeout=10.0, accepted=False):
+        """Waits until at least n (accepted) requests; returns them all."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                got = [r for r in self.requests if r.accepted or not accepted]
+                if len(got) >= n:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "SendGrid stub: waited %.1fs for %d %srequests, got %d:\n%s" % (
+                            timeout, n, "accepted " if accepted else "", len(got),
+                            "\n".join(r.summary() for r in self.requests[-20:])))
+                self._cv.wait(min(left, 0.1))
+
+    def settle(self, seconds=1.5):
+        """Sleeps, then returns all requests: for asserting that nothing more
+        arrives (no retry, no duplicate) after the expected ones."""
+        time.sleep(seconds)
+        return self.snapshot()
+
+    def report(self, n=30):
+        reqs = self.snapshot()
+        return "%d requests\n%s" % (len(reqs), "\n".join(r.summary() for r in reqs[-n:]))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+# --------------------------------------------------------------- daemons
+
+SANITIZER = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                       r"WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer)")
+LEVELS = ("debug", "info", "warn", "error")
+
+
+class Daemon:
+    """A nudge-server or nudge-worker started by the `nudge` fixture."""
+
+    def __init__(self, prog, env, logdir, allow_errors=False):
+        self.prog = prog
+        self.env = env
+        self.allow_errors = allow_errors
+        self.killed = False          # the test killed it on purpose
+        self.expect_code = 0
+        n = 1
+        while (Path(logdir) / ("%s.%d.log" % (prog, n))).exists():
+            n += 1
+        self.name = "%s.%d" % (prog, n)
+        self.log_path = Path(logdir) / (self.name + ".log")
+        self.out_path = Path(logdir) / (self.name + ".out")
+        self._log = open(self.log_path, "wb")
+        self._out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(BIN / prog)], cwd=str(REPO), env=env,
+            stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._log,
+            start_new_session=True)
+        _track(self.proc)
+        self.port = None
+        self.fd_baseline = None
+        if "NUDGE_LISTEN" in env and prog == "nudge-server":
+            self.port = int(env["NUDGE_LISTEN"].rsplit(":", 1)[1])
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=10):
+        def ready():
+            if not self.alive():
+                raise _Exited()
+            try:
+                return requests.get(self.url + "/readyz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+        try:
+            wait_until(ready, timeout, what="%s /readyz 200" % self.name)
+        except _Exited:
+            raise AssertionError("%s exited with %s before /readyz:\n%s" % (
+                self.name, self.proc.returncode, tail(self.log_path)))
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, tail(self.log_path)))
+        self.fd_baseline = self.fd_count()
+
+    def fd_count(self):
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.pid))
+        except OSError:
+            return None
+
+    def fd_leak(self, slack=8, timeout=2.0):
+        """None, or why the open fds grew past the count taken when the
+        server became ready (+slack: client connections still closing)."""
+        if self.fd_baseline is None or not self.alive():
+            return None
+        deadline = time.monotonic() + timeout
+        while True:
+            n = self.fd_count()
+            if n is None or n <= self.fd_baseline + slack:
+                return None
+            if time.monotonic() >= deadline:
+                return "fd leak? %d fds open at the end, %d when ready: %s" % (
+                    n, self.fd_baseline, self._fd_targets())
+            time.sleep(0.1)
+
+    def _fd_targets(self):
+        out = collections.Counter()
+        try:
+            for fd in os.listdir("/proc/%d/fd" % self.pid):
+                try:
+                    out[re.sub(r"\d+", "N", os.readlink("/proc/%d/fd/%s" % (self.pid, fd)))] += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return dict(out)
+
+    def stop(self, timeout=10, sig=signal.SIGTERM):
+        """Sends sig, waits; SIGKILL after timeout. Returns the exit code
+        (negative: killed by that signal); None if it had to be killed."""
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self._close()
+                _untrack(self.proc)
+                return None
+        self._close()
+        _untrack(self.proc)
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL on purpose: the exit code is not checked at teardown."""
+        self.killed = True
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait()
+        self._close()
+        _untrack(self.proc)
+
+    def _close(self):
+        for f in (self._log, self._out):
+            if not f.closed:
+                f.close()
+
+    def log_lines(self):
+        """Parsed log lines; non-JSON lines come back as {"_raw": text}."""
+        out = []
+        with open(self.log_path, "rb") as f:
+            for raw in f.read().decode("utf-8", "replace").splitlines():
+                if not raw.strip():
+                    continue
+                try:
+                    d = json.loads(raw)
+                    if not isinstance(d, dict):
+                        d = {"_raw": raw}
+                except ValueError:
+                    d = {"_raw": raw}
+                out.append(d)
+        return out
+
+    def log_problems(self):
+        """Why this log fails the test: sanitizer reports, lines that are not
+        JSON objects with a valid level, and (unless allowed) error lines."""
+        probs = []
+        with open(self.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        for m in SANITIZER.finditer(text):
+            probs.append("sanitizer report: %s" % text[m.start():m.start() + 200].splitlines()[0])
+        for d in self.log_lines():
+            if "_raw" in d:
+                if not SANITIZER.search(d["_raw"]):
+                    probs.append("log line is not a JSON object: %r" % d["_raw"][:200])
+            elif d.get("level") not in LEVELS:
+                probs.append("log line without a valid level: %r" % d)
+            elif d["level"] == "error" and not self.allow_errors:
+                probs.append("error logged: %s" % json.dumps(d)[:300])
+        return probs
+
+
+class _Exited(Exception):
+    pass
+
+
+# --------------------------------------------------------------- payloads
+
+class Order:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def make_order(i=1, email=None, first_name="Anna", titles=("Ceramic Mug", "Olive Oil 500ml"),
+               prices=("12.50", "9.70"), quantities=(2, 1), currency="EUR"):
+    """A Shopify orders/create body like the 2025-07 REST Order. The id is
+    a 64-bit integer above 2^53 written as exact JSON text (Python ints
+    never go through a double), so a parser that loses precision shows up."""
+    oid = 820982911946154508 + i
+    number = 1000 + i
+    name = "#%d" % number
+    email = email or "anna.%d@example.gr" % i
+    items = []
+    total = 0
+    for k, (title, price, qty) in enumerate(zip(titles, prices, quantities)):
+        cents = round(float(price) * 100)
+        total += cents * qty
+        items.append({
+            "id": 466157049 + 1000 * i + k, "admin_graphql_api_id":
+            "gid://shopify/LineItem/%d" % (466157049 + 1000 * i + k),
+            "title": title, "name": title, "variant_title": "", "quantity": qty,
+            "price": price, "sku": "SKU-%d" % k, "vendor": "Demo",
+            "product_id": 632910392 + k, "variant_id": 39072856 + k,
+            "requires_shipping": True, "taxable": True,
+        })
+    total_s = "%d.%02d" % (total // 100, total % 100)
+    body = {
+        "id": oid,
+        "admin_graphql_api_id": "gid://shopify/Order/%d" % oid,
+        "name": name,
+        "order_number": number,
+        "number": number - 1000,
+        "email": email,
+        "contact_email": email,
+        "phone": None,
+        "created_at": "2026-11-23T12:00:00+02:00",
+        "updated_at": "2026-11-23T12:00:01+02:00",
+        "processed_at": "2026-11-23T12:00:00+02:00",
+        "currency": currency,
+        "presentment_currency": currency,
+        "total_price": total_s,
+        "subtotal_price": total_s,
+        "total_price_set": {"shop_money": {"amount": total_s, "currency_code": currency},
+                            "presentment_money": {"amount": total_s, "currency_code": currency}},
+        "financial_status": "paid",
+        "fulfillment_status": None,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "test": False,
+        "customer_locale": "en",
+        "buyer_accepts_marketing": False,
+        "checkout_token": "ct-%032x" % i,
+        "cart_token": "cart-%032x" % i,
+        "checkout_id": 901414060 + i,
+        "token": "tok-%032x" % i,
+        "order_status_url": "https://%s/%d/orders/tok-%032x/authenticate" % (SHOP, 548380009, i),
+        "source_name": "web",
+        "customer": {
+            "id": 207119551 + i, "email": email, "first_name": first_name,
+            "last_name": "Papadopoulou", "phone": None, "locale": "en",
+            "email_marketing_consent": {"state": "not_subscribed",
+                                        "opt_in_level": "single_opt_in",
+                                        "consent_updated_at": None},
+        },
+        "billing_address": {"first_name": first_name, "last_name": "Papadopoulou",
+                            "address1": "Ermou 1", "city": "Athens", "zip": "10563",
+                            "country_code": "GR", "phone": None},
+        "shipping_address": {"first_name": first_name, "last_name": "Papadopoulou",
+                             "address1": "Ermou 1", "city": "Athens", "zip": "10563",
+                             "country_code": "GR", "phone": None},
+        "line_items": items,
+        "fulfillments": [],
+    }
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert (b'"id":%d,' % oid) in raw  # the exact digits are on the wire
+    return Order(body=raw, id=oid, name=name, number=number, email=email,
+                 first_name=first_name, titles=list(titles), total=total_s, currency=currency)
+
+
+def sign(secret, body):
+    """base64(HMAC-SHA256(secret, raw body)), as Shopify sends it."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode()
+
+
+def new_event_id():
+    return str(uuid.uuid4())
+
+
+def post_order(url, shop, secret, body, event_id, topic="orders/create", sign_it=True,
+               signature=None, webhook_id=None, lower_case=False, extra_headers=None,
+               path="/webhooks/shopify", method="POST", timeout=HTTP_TIMEOUT):
+    """Posts one Shopify webhook delivery to url (the server's base URL).
+    body: bytes/str sent as is, or an Order. signature overrides the computed
+    one; sign_it=False sends none. lower_case=True uses the shopify-* header
+    style. webhook_id defaults to "wh-<event_id>"."""
+    if isinstance(body, Order):
+        body = body.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    prefix = "shopify-" if lower_case else "X-Shopify-"
+    h = {"Content-Type": "application/json",
+         "User-Agent": "Shopify-Captain-Hook",
+         prefix + ("topic" if lower_case else "Topic"): topic,
+         prefix + ("shop-domain" if lower_case else "Shop-Domain"): shop,
+         prefix + ("api-version" if lower_case else "API-Version"): "2025-07",
+         prefix + ("webhook-id" if lower_case else "Webhook-Id"): webhook_id or "wh-%s" % event_id,
+         prefix + ("triggered-at" if lower_case else "Triggered-At"): "2026-11-23T10:00:01.000Z"}
+    if event_id is not None:
+        h[prefix + ("event-id" if lower_case else "Event-Id")] = event_id
+    if signature is not None:
+        h[prefix + ("hmac-sha256" if lower_case else "Hmac-Sha256")] = signature
+    elif sign_it:
+        h[prefix + ("hmac-sha256" if lower_case else "Hmac-Sha256")] = sign(secret, body)
+    h.update(extra_headers or {})
+    return requests.request(method, url + path, data=body, headers=h, timeout=timeout)
+
+
+def answer(resp, status):
+    """Asserts resp has status, is JSON carrying request_id equal to the
+    X-Request-Id header; returns the parsed body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        raise AssertionError("HTTP %d, body not JSON: %r" % (resp.status_code, resp.text[:300]))
+    assert resp.status_code == status, "HTTP %d, want %d: %s" % (resp.status_code, status, body)
+    ctype = resp.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip() == "application/json", "Content-Type %r" % ctype
+    rid = resp.headers.get("X-Request-Id")
+    assert rid, "no X-Request-Id header"
+    assert body.get("request_id") == rid, "request_id %r != X-Request-Id %r" % (
+        body.get("request_id"), rid)
+    return body
