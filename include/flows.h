@@ -43,6 +43,14 @@ struct flow_step {
 	unsigned	 conds;		/* STEP_COND_* */
 	char		*min_total;	/* decimal string, with STEP_COND_MIN_TOTAL */
 	int		 max_segments;	/* SMS: 0 = no limit */
+	int		 skip_on_fallback; /* not sent when the flow starts by fallback */
+};
+
+/* What a new trigger does to a flow already running for the subject. */
+enum flow_reentry {
+	REENTRY_NEVER,		/* nothing: each step is sent once per subject */
+	REENTRY_RESTART,	/* pending steps are replaced by a new occurrence */
+	REENTRY_RESCHEDULE,	/* pending steps move relative to the new event time */
 };
 
 struct flow {
@@ -50,7 +58,10 @@ struct flow {
 	uint32_t	 triggers;	/* bit (1 << enum event_kind) */
 	uint32_t	 exits;		/* events that cancel its pending steps */
 	enum flow_subject subject;
-	int		 restart;	/* a new trigger replaces pending steps */
+	enum flow_reentry reentry;
+	int		 per_fulfillment; /* one occurrence per shipment of an order */
+	enum event_kind	 fallback_after; /* EVENT_NONE, or start after this event... */
+	int64_t		 fallback_delay_ms; /* ...and this delay, unless triggered first */
 	char		*cap;		/* frequency cap: "defer" or "skip" */
 	struct flow_step *steps;
 	size_t		 nsteps;
@@ -70,12 +81,31 @@ struct plan_msg {
 	enum channel	 channel;
 	char		*subject;
 	int64_t		 due_ms;
+	int		 move;		/* reschedule the pending message to due_ms */
 };
 
 struct plan_cancel {
-	char		*subject;
+	char		*subject;	/* NULL: resolve a cart by the keys below */
 	const char	*flow;		/* NULL: every flow of the subject */
 	const char	*reason;	/* e.g. "order_cancelled" */
+	int		 close;		/* also refuse this flow for the subject from now on */
+	/* cart matching when subject is NULL: token, checkout id, cart token, customer */
+	const char	*token, *checkout_id, *cart_token;
+};
+
+/* Alternative keys under which a cart subject can be found by an order. */
+struct plan_alias {
+	char		*subject;
+	const char	*checkout_id;
+	const char	*cart_token;
+};
+
+/* Privacy operations. */
+enum plan_erase {
+	PLAN_ERASE_NONE,
+	PLAN_ERASE_CUSTOMER,	/* the customer's messages, contexts, timeline */
+	PLAN_ERASE_SHOP,	/* everything of the shop */
+	PLAN_EXPORT_CUSTOMER,	/* write what is stored about the customer */
 };
 
 struct plan_ctx {
@@ -92,6 +122,11 @@ struct plan {
 	size_t		 ncancels;
 	struct plan_ctx	*ctxs;
 	size_t		 nctxs;
+	struct plan_alias *aliases;
+	size_t		 naliases;
+	enum plan_erase	 erase;
+	char		**erase_subjects; /* with PLAN_ERASE_CUSTOMER: orders to redact */
+	size_t		 nerase_subjects;
 };
 
 /* Loads and validates; -1 with *cause naming the flow, step and field. */

@@ -16,7 +16,10 @@
  * Re-entrancy: done callbacks may call dispatch_send, dispatch_abort_all or
  * dispatch_free. Every entry point brackets its work with dispatch_enter /
  * dispatch_leave; socket structs curl drops and the dispatch itself are
- * freed only when the outermost entry point unwinds.
+ * freed only when the outermost entry point unwinds, i.e. after curl has
+ * returned and no done callback is on the stack. (That may be at the end
+ * of the dropped socket's own libevent callback: libevent copies what it
+ * needs before calling, and never touches the event afterwards.)
  */
 #include <sys/queue.h>
 
@@ -44,7 +47,6 @@ struct dispatch_sock {
 
 /* One request in flight. */
 struct dispatch_req {
-	struct dispatch		*d;
 	CURL			*easy;
 	struct provider_req	*req;		/* owned */
 	struct curl_slist	*headers;
@@ -439,7 +441,12 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
 
 	if (req->mail_from != NULL) {
-		/* SMTP: the body is the whole RFC 5322 message; STARTTLS when offered. */
+		/*
+		 * SMTP: the body is the whole RFC 5322 message (curl dot-stuffs
+		 * it); STARTTLS when offered. Caveat of libcurl 7.88: after the
+		 * data it waits for the server's final reply in a blocking loop
+		 * (smtp_done), stalling our loop for up to the timeout.
+		 */
 		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
 		    req->mail_rcpt : "")) == NULL) {
 			curl_easy_cleanup(e);
@@ -497,7 +504,6 @@ dispatch_send(struct dispatch *d, struct provider_req *req,
 	struct dispatch_req *dr;
 
 	dr = xcalloc(1, sizeof *dr);
-	dr->d = d;
 	dr->req = req;
 	dr->cb = cb;
 	dr->arg = arg;

@@ -158,6 +158,13 @@ flows_parse_step(json_t *js, struct flow_step *st, char **why)
 			st->channels |= 1u << ch;
 		}
 	}
+	if ((v = json_object_get(js, "skip_on_fallback")) != NULL) {
+		if (!json_is_boolean(v)) {
+			*why = xstrdup("\"skip_on_fallback\" must be true or false");
+			return -1;
+		}
+		st->skip_on_fallback = json_is_true(v);
+	}
 	if ((v = json_object_get(js, "max_segments")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10) {
 			*why = xstrdup("\"max_segments\" must be an integer in [1, 10]");
@@ -233,10 +240,33 @@ flows_parse_flow(json_t *jf, struct flow *f, char **why, char **where)
 	v = json_object_get(jf, "reentry");
 	s = v == NULL ? "never" : json_string_value(v);
 	if (s && strcmp(s, "restart") == 0)
-		f->restart = 1;
+		f->reentry = REENTRY_RESTART;
+	else if (s && strcmp(s, "reschedule") == 0)
+		f->reentry = REENTRY_RESCHEDULE;
 	else if (!s || strcmp(s, "never") != 0) {
-		*why = xstrdup("\"reentry\" must be \"never\" or \"restart\"");
+		*why = xstrdup("\"reentry\" must be \"never\", \"restart\" or \"reschedule\"");
 		return -1;
+	}
+	if ((v = json_object_get(jf, "per_fulfillment")) != NULL) {
+		if (!json_is_boolean(v)) {
+			*why = xstrdup("\"per_fulfillment\" must be true or false");
+			return -1;
+		}
+		f->per_fulfillment = json_is_true(v);
+	}
+	if ((v = json_object_get(jf, "fallback")) != NULL) {
+		json_t *after = json_object_get(v, "after"), *delay = json_object_get(v, "delay");
+
+		if (!json_is_object(v) || !json_is_string(after) || !json_is_string(delay) ||
+		    (f->fallback_after = nevent_kind_parse(json_string_value(after))) == EVENT_NONE ||
+		    (f->fallback_delay_ms = flows_parse_delay(json_string_value(delay))) < 0) {
+			*why = xstrdup("\"fallback\" must be {\"after\": <event>, \"delay\": \"7d\"}");
+			return -1;
+		}
+		if (f->triggers & (1u << f->fallback_after)) {
+			*why = xstrdup("\"fallback\": \"after\" must not be a trigger of the flow");
+			return -1;
+		}
 	}
 	v = json_object_get(jf, "frequency_cap");
 	s = v == NULL ? "defer" : json_string_value(v);

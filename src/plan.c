@@ -100,19 +100,44 @@ plan_add_ctx(struct plan *p, const char *subject, const char *part, const struct
 	p->nctxs++;
 }
 
-static void
-plan_add_cancel(struct plan *p, const char *subject, const char *flow, const char *reason)
+static struct plan_cancel *
+plan_add_cancel(struct plan *p, const char *subject, const char *flow, const char *reason,
+    int close)
 {
+	struct plan_cancel *c;
+
 	p->cancels = xrealloc(p->cancels, (p->ncancels + 1) * sizeof *p->cancels);
-	p->cancels[p->ncancels].subject = xstrdup(subject);
-	p->cancels[p->ncancels].flow = flow;
-	p->cancels[p->ncancels].reason = reason;
-	p->ncancels++;
+	c = &p->cancels[p->ncancels++];
+	memset(c, 0, sizeof *c);
+	c->subject = subject ? xstrdup(subject) : NULL;
+	c->flow = flow;
+	c->reason = reason;
+	c->close = close;
+	return c;
 }
 
 static void
-plan_trigger(struct plan *p, const struct flow *f, const struct nevent *ev,
-    const char *subject, int64_t now_ms, double scale)
+plan_add_alias(struct plan *p, const char *subject, const struct nevent *ev)
+{
+	struct plan_alias *a;
+
+	if (ev->checkout_id == NULL && ev->cart_token == NULL)
+		return;
+	p->aliases = xrealloc(p->aliases, (p->naliases + 1) * sizeof *p->aliases);
+	a = &p->aliases[p->naliases++];
+	a->subject = xstrdup(subject);
+	a->checkout_id = ev->checkout_id;
+	a->cart_token = ev->cart_token;
+}
+
+/*
+ * Schedules the steps of f for ev. base_ms is when the flow starts;
+ * fallback: started by the fallback event, so steps marked
+ * skip_on_fallback are left out and nothing is moved.
+ */
+static void
+plan_steps(struct plan *p, const struct flow *f, const struct nevent *ev,
+    const char *subject, int64_t base_ms, double scale, int fallback)
 {
 	const char *part = plan_part(ev->kind);
 	const char *occurrence = "";
@@ -120,10 +145,12 @@ plan_trigger(struct plan *p, const struct flow *f, const struct nevent *ev,
 	size_t i;
 	int ch;
 
-	if (f->restart) {
+	if (f->reentry == REENTRY_RESTART && !fallback) {
 		/* each trigger starts the flow afresh: replace what is pending */
-		plan_add_cancel(p, subject, f->name, "restarted");
+		plan_add_cancel(p, subject, f->name, "restarted", 0);
 		occurrence = ev->order_id ? ev->order_id : (ev->delivery ? ev->delivery : "");
+	} else if (f->per_fulfillment && ev->fulfillment_id != NULL) {
+		occurrence = ev->fulfillment_id;
 	} else if (__builtin_popcount(f->triggers) > 1) {
 		/* several events start this flow: each its own message */
 		occ = xasprintf("%s:%s", nevent_kind_name(ev->kind),
@@ -132,9 +159,16 @@ plan_trigger(struct plan *p, const struct flow *f, const struct nevent *ev,
 	}
 	if (part != NULL && ev->ctx != NULL)
 		plan_add_ctx(p, subject, part, ev);
+	if (f->subject == SUBJECT_CHECKOUT)
+		plan_add_alias(p, subject, ev);
 	for (i = 0; i < f->nsteps; i++) {
 		const struct flow_step *st = &f->steps[i];
+		int64_t delay = st->delay_ms;
 
+		if (fallback && st->skip_on_fallback)
+			continue;
+		if (fallback)
+			delay += f->fallback_delay_ms;
 		if (!plan_conditions_hold(st, ev))
 			continue;
 		for (ch = 0; ch < 3; ch++) {
@@ -149,12 +183,58 @@ plan_trigger(struct plan *p, const struct flow *f, const struct nevent *ev,
 			m->step = st;
 			m->channel = (enum channel)ch;
 			m->subject = xstrdup(subject);
-			m->due_ms = now_ms + clock_scale_delay(st->delay_ms, scale);
+			m->due_ms = base_ms + clock_scale_delay(delay, scale);
+			/*
+			 * A rescheduling flow follows the latest event; a flow with
+			 * a fallback is pulled to the real trigger when it comes.
+			 */
+			m->move = !fallback && (f->reentry == REENTRY_RESCHEDULE ||
+			    f->fallback_after != EVENT_NONE);
 			flows_message_id(ev->shop->domain, f->name, st->name, m->channel,
 			    subject, occurrence, m->id);
 		}
 	}
 	free(occ);
+}
+
+/* When the flow's clock starts for ev. */
+static int64_t
+plan_base(const struct flow *f, const struct nevent *ev, int64_t now_ms)
+{
+	/* "the reminder clock starts from the last update" */
+	if (f->reentry == REENTRY_RESCHEDULE && ev->occurred_ms > 0 && ev->occurred_ms < now_ms)
+		return ev->occurred_ms;
+	return now_ms;
+}
+
+/* Privacy events touch stored data, not flows. */
+static void
+plan_privacy(struct plan *p, const struct nevent *ev)
+{
+	json_t *orders, *o;
+	size_t i;
+
+	switch (ev->kind) {
+	case EVENT_CUSTOMER_REDACT:
+		p->erase = PLAN_ERASE_CUSTOMER;
+		break;
+	case EVENT_SHOP_REDACT:
+		p->erase = PLAN_ERASE_SHOP;
+		return;
+	case EVENT_DATA_REQUEST:
+		p->erase = PLAN_EXPORT_CUSTOMER;
+		break;
+	default:
+		return;
+	}
+	orders = ev->ctx ? json_object_get(ev->ctx, "orders") : NULL;
+	json_array_foreach(orders, i, o) {
+		if (!json_is_string(o))
+			continue;
+		p->erase_subjects = xrealloc(p->erase_subjects,
+		    (p->nerase_subjects + 1) * sizeof *p->erase_subjects);
+		p->erase_subjects[p->nerase_subjects++] = xasprintf("o:%s", json_string_value(o));
+	}
 }
 
 int
@@ -168,11 +248,27 @@ flows_plan(const struct flows *fl, const struct nevent *ev, int64_t now_ms,
 	memset(p, 0, sizeof *p);
 	if (nevent_customer_key(ev, p->customer) == -1)
 		p->customer[0] = '\0';
+	plan_privacy(p, ev);
+	if (p->erase != PLAN_ERASE_NONE)
+		return 0;
 	for (i = 0; i < fl->n; i++) {
 		const struct flow *f = &fl->v[i];
+		int fallback = f->fallback_after == ev->kind;
 
-		if (!((f->triggers | f->exits) & bit))
+		if (!((f->triggers | f->exits) & bit) && !fallback)
 			continue;
+		if ((f->exits & bit) && f->subject == SUBJECT_CHECKOUT &&
+		    ev->kind != EVENT_CART_ABANDONED && ev->kind != EVENT_CART_CLOSED) {
+			/* an order closes its cart: find it by any key it carries */
+			struct plan_cancel *c = plan_add_cancel(p, NULL, f->name,
+			    nevent_kind_name(ev->kind), 1);
+
+			c->token = ev->checkout_token;
+			c->checkout_id = ev->checkout_id;
+			c->cart_token = ev->cart_token;
+			if (!(f->triggers & bit))
+				continue;
+		}
 		subject = plan_subject(f->subject, ev, p->customer);
 		if (subject == NULL) {
 			if (f->triggers & bit) {
@@ -185,10 +281,15 @@ flows_plan(const struct flows *fl, const struct nevent *ev, int64_t now_ms,
 			}
 			continue;
 		}
-		if (f->exits & bit)
-			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind));
+		if ((f->exits & bit) && f->subject != SUBJECT_CHECKOUT)
+			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind), 1);
+		else if ((f->exits & bit) && (ev->kind == EVENT_CART_ABANDONED ||
+		    ev->kind == EVENT_CART_CLOSED))
+			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind), 1);
 		if (f->triggers & bit)
-			plan_trigger(p, f, ev, subject, now_ms, scale);
+			plan_steps(p, f, ev, subject, plan_base(f, ev, now_ms), scale, 0);
+		else if (fallback)
+			plan_steps(p, f, ev, subject, now_ms, scale, 1);
 		free(subject);
 	}
 	return 0;
@@ -207,8 +308,14 @@ plan_free(struct plan *p)
 		free(p->ctxs[i].subject);
 		free(p->ctxs[i].json);
 	}
+	for (i = 0; i < p->naliases; i++)
+		free(p->aliases[i].subject);
+	for (i = 0; i < p->nerase_subjects; i++)
+		free(p->erase_subjects[i]);
 	free(p->msgs);
 	free(p->cancels);
 	free(p->ctxs);
+	free(p->aliases);
+	free(p->erase_subjects);
 	memset(p, 0, sizeof *p);
 }

@@ -184,10 +184,34 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 		sched_argv_addi(&a, (last_due - now_ms) / 1000 + keep);
 	}
 	for (i = 0; i < p->ncancels; i++) {
+		const struct plan_cancel *c = &p->cancels[i];
+
+		if (c->subject == NULL) {
+			sched_argv_add(&a, "K");
+			sched_argv_add(&a, c->flow ? c->flow : "");
+			sched_argv_add(&a, c->reason);
+			sched_argv_add(&a, c->token);
+			sched_argv_add(&a, c->checkout_id);
+			sched_argv_add(&a, c->cart_token);
+			continue;
+		}
 		sched_argv_add(&a, "X");
-		sched_argv_add(&a, p->cancels[i].subject);
-		sched_argv_add(&a, p->cancels[i].flow ? p->cancels[i].flow : "");
-		sched_argv_add(&a, p->cancels[i].reason);
+		sched_argv_add(&a, c->subject);
+		sched_argv_add(&a, c->flow ? c->flow : "");
+		sched_argv_add(&a, c->reason);
+		sched_argv_add(&a, c->close ? "1" : "0");
+	}
+	for (i = 0; i < p->naliases; i++) {
+		sched_argv_add(&a, "A");
+		sched_argv_add(&a, p->aliases[i].subject);
+		sched_argv_add(&a, p->aliases[i].checkout_id);
+		sched_argv_add(&a, p->aliases[i].cart_token);
+	}
+	if (p->erase == PLAN_ERASE_CUSTOMER) {
+		sched_argv_add(&a, "E");
+		sched_argv_addi(&a, (int64_t)p->nerase_subjects);
+		for (i = 0; i < p->nerase_subjects; i++)
+			sched_argv_add(&a, p->erase_subjects[i]);
 	}
 	for (i = 0; i < p->nmsgs; i++) {
 		const struct plan_msg *m = &p->msgs[i];
@@ -204,6 +228,7 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 		sched_argv_add(&a, flows_class_name(m->step->cls));
 		sched_argv_add(&a, m->step->template);
 		sched_argv_add(&a, cond);
+		sched_argv_add(&a, m->move ? "1" : "0");
 	}
 	free(prefix);
 	op = xmalloc(sizeof *op);

@@ -312,8 +312,14 @@ server_new(struct event_base *base, int fd, const struct config *cfg,
 	}
 	srv->sched = sched_new(srv->store, cfg);
 	srv->http = evhttp_new(base);
-	/* a little over the limit, so we answer the JSON 413 ourselves */
-	evhttp_set_max_body_size(srv->http, cfg->body_limit + 1);
+	/*
+	 * evhttp answers bodies over its own limit with an HTML 413 before we
+	 * see them. Give it headroom so that we answer the usual oversized
+	 * webhook with our JSON 413; only a body past twice the limit (at
+	 * least 1 MiB past it) gets evhttp's answer.
+	 */
+	evhttp_set_max_body_size(srv->http, cfg->body_limit +
+	    (cfg->body_limit > 1048576 ? cfg->body_limit : 1048576));
 	evhttp_set_max_headers_size(srv->http, 64 * 1024);
 	evhttp_set_timeout(srv->http, 30);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |

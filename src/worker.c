@@ -59,6 +59,7 @@ struct worker {
 	unsigned		 inflight;	/* claimed, outcome not yet reported */
 	int			 stopping;
 	int			 done;
+	int			 freeing;	/* callbacks during worker_free do nothing */
 	struct send		*sends;		/* every send in flight */
 };
 
@@ -183,6 +184,8 @@ worker_acked_cb(void *arg, int applied, const char *err)
 	struct worker *w = s->w;
 	struct timeval tv = { 0, 500 * 1000 };
 
+	if (w->freeing)
+		return;
 	if (err != NULL) {
 		/*
 		 * Redis is away. Keep trying while our lease holds: giving up
@@ -264,6 +267,8 @@ worker_sent_cb(void *arg, const struct provider_resp *resp)
 	struct send *s = arg;
 	struct provider_result r;
 
+	if (s->w->freeing)
+		return;
 	memset(&r, 0, sizeof r);
 	s->prov->classify(resp, &r);
 	worker_outcome(s, &r);
@@ -561,15 +566,17 @@ worker_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
+	/* sends still in flight (a forced exit) are dropped; their leases expire */
+	w->freeing = 1;
 	dispatch_free(w->dispatch);
+	store_free(w->sub);
+	store_free(w->store);
 	while (w->sends != NULL)
 		send_free(w->sends);
 	if (w->grace)
 		event_free(w->grace);
 	event_free(w->tick);
 	sched_free(w->sched);
-	store_free(w->sub);
-	store_free(w->store);
 	free(w->next_due);
 	free(w->claiming);
 	free(w);

@@ -10,9 +10,19 @@
 --       10 event name            11 order id ("")
 --       then operations, each an opcode and a fixed number of arguments:
 --       C subject part json ttl      merge a context part of a subject
---       X subject flow reason        cancel pending messages ("" flow = all)
---       S id due subject flow step channel class template cond
---                                    schedule, unless the id is known
+--       X subject flow reason close  cancel pending messages of a flow ("" = all);
+--                                    close=1 also refuses the flow for the subject
+--       K flow reason token checkout_id cart_token
+--                                    an order closes its cart: found by checkout
+--                                    token, else checkout id, else cart token,
+--                                    else every open cart of the customer
+--       A subject checkout_id cart_token
+--                                    remember keys a later order may name a cart by
+--       S id due subject flow step channel class template cond move
+--                                    schedule, unless the id is known or the flow
+--                                    is closed for the subject; move=1 moves a
+--                                    pending message to the new due time
+--       E n subject...               erase the customer (and these subjects)
 -- Returns {"ok"|"dup", scheduled, cancelled}.
 local P, now = ARGV[1], tonumber(ARGV[2])
 local shop, cust, tlmax, keep = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -39,16 +49,53 @@ end
 
 -- The customer's orders, for first-order / returning conditions.
 local norders = -1
-if cust ~= '' and ARGV[10] == 'order_placed' and ARGV[11] ~= '' then
+if cust ~= '' then
   local ok = P .. 'co:' .. shop .. ':' .. cust
-  redis.call('SADD', ok, ARGV[11])
-  redis.call('EXPIRE', ok, keep)
+  if ARGV[10] == 'order_placed' and ARGV[11] ~= '' then
+    redis.call('SADD', ok, ARGV[11])
+    redis.call('EXPIRE', ok, keep)
+    redis.call('HSET', P .. 'cu:' .. shop .. ':' .. cust, 'lo', now)
+    redis.call('EXPIRE', P .. 'cu:' .. shop .. ':' .. cust, keep)
+  end
   norders = redis.call('SCARD', ok)
-  redis.call('HSET', P .. 'cu:' .. shop .. ':' .. cust, 'lo', now)
-  redis.call('EXPIRE', P .. 'cu:' .. shop .. ':' .. cust, keep)
 end
 
-local scheduled, cancelled, earliest = 0, 0, nil
+local cancelled = 0
+local function cancel(subject, flow, reason, close)
+  local ik = P .. 'i:' .. shop .. ':' .. subject
+  for _, id in ipairs(redis.call('SMEMBERS', ik)) do
+    local mk = P .. 'm:' .. id
+    local m = redis.call('HMGET', mk, 'f', 'st', 's')
+    if flow == '' or m[1] == flow then
+      if m[2] == 'due' or m[2] == 'inflight' then
+        -- an in-flight message finishes its send; its ack sees the state
+        redis.call('ZREM', due, id)
+        redis.call('HSET', mk, 'st', 'cancelled', 'r', reason)
+        if m[2] == 'due' then redis.call('EXPIRE', mk, keep) end
+        cancelled = cancelled + 1
+        timeline('cancelled', id, m[1], m[3], reason)
+      end
+      redis.call('SREM', ik, id)
+    end
+  end
+  if close == '1' then
+    local xk = P .. 'x:' .. shop .. ':' .. subject
+    redis.call('SADD', xk, flow)
+    redis.call('EXPIRE', xk, keep)
+  end
+end
+
+local function erase_subject(subject)
+  local ik = P .. 'i:' .. shop .. ':' .. subject
+  for _, id in ipairs(redis.call('SMEMBERS', ik)) do
+    redis.call('ZREM', due, id)
+    redis.call('ZREM', P .. 'inflight', id)
+    redis.call('DEL', P .. 'm:' .. id)
+  end
+  redis.call('DEL', ik, P .. 'c:' .. shop .. ':' .. subject, P .. 'x:' .. shop .. ':' .. subject)
+end
+
+local scheduled, earliest = 0, nil
 local i = 12
 while i <= #ARGV do
   local op = ARGV[i]
@@ -58,41 +105,79 @@ while i <= #ARGV do
     keep_at_least(k, tonumber(ARGV[i + 4]))
     i = i + 5
   elseif op == 'X' then
-    local subject, flow, reason = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    local ik = P .. 'i:' .. shop .. ':' .. subject
-    for _, id in ipairs(redis.call('SMEMBERS', ik)) do
-      local mk = P .. 'm:' .. id
-      local m = redis.call('HMGET', mk, 'f', 'st', 's')
-      if flow == '' or m[1] == flow then
-        if m[2] == 'due' or m[2] == 'inflight' then
-          -- an in-flight message finishes its send; its ack sees the state
-          redis.call('ZREM', due, id)
-          redis.call('HSET', mk, 'st', 'cancelled', 'r', reason)
-          if m[2] == 'due' then redis.call('EXPIRE', mk, keep) end
-          cancelled = cancelled + 1
-          timeline('cancelled', id, m[1], m[3], reason)
+    cancel(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+    i = i + 5
+  elseif op == 'K' then
+    local flow, reason = ARGV[i + 1], ARGV[i + 2]
+    local subjects = {}
+    local function alias(k)
+      local v = redis.call('GET', P .. 'ka:' .. shop .. ':' .. k)
+      if v then subjects[#subjects + 1] = v end
+    end
+    if ARGV[i + 3] ~= '' then subjects[1] = 'k:' .. ARGV[i + 3] end
+    if #subjects == 0 or redis.call('EXISTS', P .. 'i:' .. shop .. ':' .. subjects[1]) == 0 then
+      if ARGV[i + 4] ~= '' then alias('id:' .. ARGV[i + 4]) end
+      if ARGV[i + 5] ~= '' then alias('ct:' .. ARGV[i + 5]) end
+      if cust ~= '' then
+        for _, sj in ipairs(redis.call('SMEMBERS', P .. 'ka:' .. shop .. ':cu:' .. cust)) do
+          subjects[#subjects + 1] = sj
         end
-        redis.call('SREM', ik, id)
       end
     end
+    for _, sj in ipairs(subjects) do cancel(sj, flow, reason, '1') end
+    i = i + 6
+  elseif op == 'A' then
+    local subject = ARGV[i + 1]
+    local ttl = keep + 4 * 86400
+    if ARGV[i + 2] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. ARGV[i + 2], subject, 'EX', ttl) end
+    if ARGV[i + 3] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ARGV[i + 3], subject, 'EX', ttl) end
+    if cust ~= '' then
+      local ck = P .. 'ka:' .. shop .. ':cu:' .. cust
+      redis.call('SADD', ck, subject)
+      redis.call('EXPIRE', ck, ttl)
+    end
     i = i + 4
+  elseif op == 'E' then
+    local n = tonumber(ARGV[i + 1])
+    for j = 1, n do erase_subject(ARGV[i + 1 + j]) end
+    if cust ~= '' then
+      local sk = P .. 'cs:' .. shop .. ':' .. cust
+      for _, sj in ipairs(redis.call('SMEMBERS', sk)) do erase_subject(sj) end
+      redis.call('DEL', sk, P .. 'tl:' .. shop .. ':' .. cust, P .. 'cu:' .. shop .. ':' .. cust,
+        P .. 'co:' .. shop .. ':' .. cust, P .. 'ka:' .. shop .. ':cu:' .. cust)
+    end
+    redis.call('HINCRBY', P .. 'stats', 'erased', 1)
+    i = i + 2 + n
   elseif op == 'S' then
     local id, at, subject, flow, step = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local cond = ARGV[i + 9]
+    local cond, move = ARGV[i + 9], ARGV[i + 10]
     local mk = P .. 'm:' .. id
-    local skip = (cond == 'first' and norders > 1) or (cond == 'returning' and norders ~= -1 and norders < 2)
-    if not skip and redis.call('EXISTS', mk) == 0 then
+    local skip = (cond == 'first' and norders > 1) or (cond == 'returning' and norders < 2)
+      or redis.call('SISMEMBER', P .. 'x:' .. shop .. ':' .. subject, flow) == 1
+    if skip then
+      -- refused: a condition does not hold or the flow is closed
+    elseif redis.call('EXISTS', mk) == 0 then
       redis.call('HSET', mk, 'f', flow, 's', step, 'sh', shop, 'sj', subject, 'cu', cust,
         'ch', ARGV[i + 6], 'cl', ARGV[i + 7], 't', ARGV[i + 8], 'a', 0, 'st', 'due', 'd', at)
       redis.call('ZADD', due, at, id)
       local ik = P .. 'i:' .. shop .. ':' .. subject
       redis.call('SADD', ik, id)
       keep_at_least(ik, math.floor((at - now) / 1000) + keep)
+      if cust ~= '' then
+        local sk = P .. 'cs:' .. shop .. ':' .. cust
+        redis.call('SADD', sk, subject)
+        keep_at_least(sk, math.floor((at - now) / 1000) + keep)
+      end
       scheduled = scheduled + 1
       timeline('scheduled', id, flow, step, ARGV[10])
       if earliest == nil or at < earliest then earliest = at end
+    elseif move == '1' and redis.call('HGET', mk, 'st') == 'due' then
+      -- the flow follows the latest event: move the pending step
+      redis.call('ZADD', due, 'XX', at, id)
+      redis.call('HSET', mk, 'd', at)
+      if earliest == nil or at < earliest then earliest = at end
     end
-    i = i + 10
+    i = i + 11
   else
     return redis.error_reply('apply: unknown operation ' .. tostring(op))
   end

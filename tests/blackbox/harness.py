@@ -103,9 +103,15 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+class GiveUp(Exception):
+    """Raised by a wait_until predicate to stop waiting at once."""
+
+
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
     """Polls pred() until it returns something truthy; returns it.
-    Raises AssertionError naming `what` after timeout seconds."""
+    Exceptions from pred are retried (the last one is reported) except
+    GiveUp, which propagates. Raises AssertionError naming `what` after
+    timeout seconds."""
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -113,6 +119,8 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
             v = pred()
             if v:
                 return v
+        except GiveUp:
+            raise
         except Exception as e:  # keep polling; report the last one
             last_exc = e
         if time.monotonic() >= deadline:
@@ -165,7 +173,7 @@ class RedisServer:
 
         def up():
             if self.proc.poll() is not None:
-                raise RuntimeError("redis-server exited %s:\n%s" % (
+                raise GiveUp("redis-server exited %s:\n%s" % (
                     self.proc.returncode, tail(self.log_path)))
             try:
                 return self.client(socket_timeout=0.5).ping()
@@ -742,7 +750,7 @@ class Daemon:
         return probs
 
 
-class _Exited(Exception):
+class _Exited(GiveUp):
     pass
 
 
