@@ -24,8 +24,10 @@ struct composed {
 };
 
 /*
- * Renders m. 0, or -1 with *cause when it can never be sent as it is
- * (no recipient, no template in any locale): the caller dead-letters it.
+ * Renders m. 0; -1 with *cause when it can never be sent as it is (no
+ * recipient, no template in any locale): the caller dead-letters it; -2
+ * with *cause when the subject's context has not arrived yet (a shipment
+ * webhook came before its order): the caller tries again later.
  */
 int	compose_message(const struct templates *, const struct config *, const struct shop *,
 	    const struct sched_msg *m, struct composed *out, char **cause);

@@ -33,6 +33,7 @@ struct config {
 	long	 dedupe_ttl;		/* seconds a delivery id is remembered */
 	long	 request_timeout_ms;	/* longest wait for Redis before 503 */
 	long	 threads;		/* event loops (SO_REUSEPORT); 0 = cores */
+	char	*export_dir;		/* privacy data-request exports */
 
 	/* nudge-worker */
 	char	*email_provider;

@@ -7,5 +7,6 @@
 #define NUDGE_CTL_H
 
 int	ctl_sign(int argc, char **argv);
+int	ctl_flows(int argc, char **argv);
 
 #endif

@@ -149,6 +149,9 @@ void	 flows_message_id(const char *shop, const char *flow, const char *step,
 	     enum channel, const char *subject, const char *occurrence,
 	     char out[PLAN_ID_LEN + 1]);
 const char *flows_channel_name(enum channel);
+struct templates;
+/* Every step's template exists with the parts its channels need. -1 with *cause. */
+int	 flows_check_templates(const struct flows *, const struct templates *, char **cause);
 int	 flows_channel_parse(const char *);
 const char *flows_class_name(enum step_class);
 

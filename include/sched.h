@@ -17,6 +17,7 @@
 
 struct store;
 struct config;
+struct shop;
 struct sched;
 
 enum sched_status {
@@ -81,5 +82,14 @@ int	sched_claim(struct sched *, int partition, int64_t now_ms, long batch,
 int	sched_ack(struct sched *, const struct sched_msg *m, enum sched_outcome,
 	    int64_t now_ms, int64_t retry_at_ms, const char *info, sched_ack_cb *cb, void *arg);
 void	sched_msg_free(struct sched_msg *);
+
+/* What is stored about a customer, as JSON (caller decrefs), or NULL and error. */
+typedef void sched_export_cb(void *arg, json_t *data, const char *error);
+int	sched_export(struct sched *, const struct shop *, const char *customer,
+	    sched_export_cb *cb, void *arg);
+/* One step of erasing a shop; next_cursor "0" when done. */
+typedef void sched_erase_cb(void *arg, const char *next_cursor, long deleted, const char *error);
+int	sched_erase_shop(struct sched *, const struct shop *, const char *cursor,
+	    sched_erase_cb *cb, void *arg);
 
 #endif

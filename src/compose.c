@@ -27,6 +27,15 @@ compose_pick(json_t *ctx, const char *key)
 	return NULL;
 }
 
+/* A string setting of the shop (shops file), or def. */
+static const char *
+compose_shop_str(const struct shop *shop, const char *key, const char *def)
+{
+	json_t *v = shop->raw ? json_object_get(shop->raw, key) : NULL;
+
+	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : def;
+}
+
 json_t *
 compose_context(const struct config *cfg, const struct shop *shop, const struct sched_msg *m)
 {
@@ -35,13 +44,18 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	const char *first = compose_pick(m->ctx, "first_name");
 	const char *email = compose_pick(m->ctx, "email");
 	const char *locale = compose_pick(m->ctx, "locale");
-	char *url = xasprintf("https://%s", shop->domain);
+	const char *url = compose_shop_str(shop, "url", NULL);
+	char *def = xasprintf("https://%s", shop->domain);
 
 	(void)cfg;
-	json_object_set_new(c, "shop", json_pack("{s:s, s:s, s:s}",
+	if (url == NULL)
+		url = def;
+	json_object_set_new(c, "shop", json_pack("{s:s, s:s, s:s, s:s, s:s}",
 	    "name", shop->name ? shop->name : shop->domain,
-	    "domain", shop->domain, "url", url));
-	free(url);
+	    "domain", shop->domain, "url", url,
+	    "review_url", compose_shop_str(shop, "review_url", url),
+	    "loyalty_url", compose_shop_str(shop, "loyalty_url", url)));
+	free(def);
 	json_object_set_new(c, "customer", json_pack("{s:s?, s:s?, s:s?}",
 	    "first_name", first, "email", email, "locale", locale));
 	json_object_foreach(m->ctx, key, part)
@@ -86,6 +100,12 @@ compose_message(const struct templates *t, const struct config *cfg, const struc
 
 	memset(out, 0, sizeof *out);
 	to = compose_pick(m->ctx, sms ? "phone" : "email");
+	if (to == NULL && json_object_get(m->ctx, "order") == NULL &&
+	    json_object_get(m->ctx, "cart") == NULL) {
+		*cause = xasprintf("the %s's contact details have not arrived yet", m->subject[0] == 'k' ?
+		    "checkout" : "order");
+		return -2;
+	}
 	if (to == NULL) {
 		*cause = xasprintf("no %s address for this customer", sms ? "phone" : "e-mail");
 		return -1;

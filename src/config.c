@@ -66,6 +66,9 @@ static const struct config_entry config_table[] = {
 	{ "NUDGE_THREADS", CT_INT, S, OFF(threads), "1", 0, 256, NULL,
 	  "event loops sharing the port with SO_REUSEPORT; 0 = one per core" },
 
+	{ "NUDGE_EXPORT_DIR", CT_STR, S, OFF(export_dir), "var/exports", 0, 0, NULL,
+	  "where answers to customers/data_request are written (one JSON file each)" },
+
 	{ "NUDGE_EMAIL_PROVIDER", CT_ENUM, W, OFF(email_provider), "log", 0, 0,
 	  "sendgrid|postmark|mailgun|smtp|log", "e-mail provider" },
 	{ "NUDGE_SMS_PROVIDER", CT_ENUM, W, OFF(sms_provider), "none", 0, 0,

@@ -428,3 +428,138 @@ sched_ack(struct sched *s, const struct sched_msg *m, enum sched_outcome o, int6
 	}
 	return 0;
 }
+
+/* --- privacy ------------------------------------------------------------- */
+
+struct sched_priv_op {
+	sched_export_cb	*export_cb;
+	sched_erase_cb	*erase_cb;
+	void		*arg;
+};
+
+/* A flat [k, v, k, v...] reply as an object; values that are JSON stay JSON. */
+static json_t *
+sched_hash_json(redisReply *r)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; r && i + 1 < r->elements; i += 2) {
+		const char *v = r->element[i + 1]->str;
+		json_t *j = (v[0] == '{' || v[0] == '[') ? json_loads(v, 0, NULL) : NULL;
+
+		json_object_set_new(o, r->element[i]->str, j ? j : json_string(v));
+	}
+	return o;
+}
+
+static json_t *
+sched_list_json(redisReply *r)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; r && i < r->elements; i++) {
+		json_t *j = json_loads(r->element[i]->str, 0, NULL);
+
+		json_array_append_new(a, j ? j : json_string(r->element[i]->str));
+	}
+	return a;
+}
+
+static void
+sched_export_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_priv_op *op = arg;
+	json_t *data = NULL, *subjects;
+	size_t i, j;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 3) {
+		data = json_object();
+		json_object_set_new(data, "customer", sched_hash_json(r->element[0]));
+		json_object_set_new(data, "orders", sched_list_json(r->element[1]));
+		json_object_set_new(data, "timeline", sched_list_json(r->element[2]));
+		subjects = json_array();
+		for (i = 3; i < r->elements; i++) {
+			redisReply *e = r->element[i], *msgs = e->element[2];
+			json_t *ms = json_array();
+
+			for (j = 0; j < msgs->elements; j++)
+				json_array_append_new(ms, sched_hash_json(msgs->element[j]));
+			json_array_append_new(subjects, json_pack("{s:s, s:o, s:o}",
+			    "subject", e->element[0]->str, "context", sched_hash_json(e->element[1]),
+			    "pending_messages", ms));
+		}
+		json_object_set_new(data, "subjects", subjects);
+	} else if (r != NULL)
+		err = "unexpected reply from the export script";
+	op->export_cb(op->arg, data, err);
+	json_decref(data);
+	free(op);
+}
+
+int
+sched_export(struct sched *s, const struct shop *shop, const char *customer,
+    sched_export_cb *cb, void *arg)
+{
+	struct sched_argv a = { 0 };
+	struct sched_priv_op *op;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+
+	k = xasprintf("%sdue", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	sched_argv_add(&a, prefix);
+	sched_argv_add(&a, shop->domain);
+	sched_argv_add(&a, customer);
+	free(prefix);
+	op = xcalloc(1, sizeof *op);
+	op->export_cb = cb;
+	op->arg = arg;
+	if (sched_run(s, STORE_EXPORT, 1, &a, sched_export_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sched_erase_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_priv_op *op = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+		op->erase_cb(op->arg, r->element[0]->str, (long)r->element[1]->integer, NULL);
+	else
+		op->erase_cb(op->arg, NULL, 0, err ? err : "unexpected reply from erase_shop");
+	free(op);
+}
+
+int
+sched_erase_shop(struct sched *s, const struct shop *shop, const char *cursor,
+    sched_erase_cb *cb, void *arg)
+{
+	struct sched_argv a = { 0 };
+	struct sched_priv_op *op;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+
+	k = xasprintf("%sdue", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	k = xasprintf("%sinflight", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	sched_argv_add(&a, prefix);
+	sched_argv_add(&a, shop->domain);
+	sched_argv_add(&a, cursor);
+	sched_argv_add(&a, "500");
+	free(prefix);
+	op = xcalloc(1, sizeof *op);
+	op->erase_cb = cb;
+	op->arg = arg;
+	if (sched_run(s, STORE_ERASE_SHOP, 2, &a, sched_erase_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}

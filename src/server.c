@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -147,6 +148,10 @@ ingest_applied_cb(void *arg, const struct sched_result *res)
 	buf_init(&f);
 	switch (res->status) {
 	case SCHED_APPLIED:
+		if (in->plan.erase == PLAN_ERASE_CUSTOMER) {
+			ingest_answer(in, 200, NULL, "erased", NULL, "\"result\":\"erased\"");
+			break;
+		}
 		buf_adds(&f, "\"result\":\"scheduled\",\"event\":");
 		buf_add_json_str(&f, nevent_kind_name(in->ev.kind));
 		buf_printf(&f, ",\"messages\":%ld,\"cancelled\":%ld", res->scheduled, res->cancelled);
@@ -162,6 +167,111 @@ ingest_applied_cb(void *arg, const struct sched_result *res)
 	}
 	buf_free(&f);
 	ingest_done(in);
+}
+
+/* --- privacy: data requests and shop erasure ---------------------------- */
+
+static void
+ingest_exported_cb(void *arg, json_t *data, const char *err)
+{
+	struct ingest *in = arg;
+	const struct config *cfg = in->srv->cfg;
+	char *path, *text, *cause = NULL;
+	struct buf f;
+
+	in->waiting = 0;
+	if (data == NULL) {
+		log_warn(in->rid, "export failed: %s", err ? err : "unknown");
+		ingest_answer(in, 503, "unavailable", NULL, "storage unavailable; retry later", NULL);
+		ingest_done(in);
+		return;
+	}
+	json_object_set_new(data, "shop", json_string(in->ev.shop->domain));
+	json_object_set_new(data, "email", json_string(in->ev.email ? in->ev.email : ""));
+	json_object_set_new(data, "request", json_incref(in->ev.ctx ? in->ev.ctx : json_null()));
+	text = json_dumps(data, JSON_INDENT(2) | JSON_SORT_KEYS);
+	mkdir(cfg->export_dir, 0750);
+	path = xasprintf("%s/%s-%s-%s.json", cfg->export_dir, in->ev.shop->domain,
+	    in->plan.customer, in->rid);
+	if (util_write_file(path, text, strlen(text), &cause) == -1) {
+		log_error(in->rid, "export: %s", cause);
+		ingest_answer(in, 503, "unavailable", NULL, "could not write the export", NULL);
+		free(cause);
+	} else {
+		buf_init(&f);
+		buf_adds(&f, "\"export\":");
+		buf_add_json_str(&f, path);
+		log_at(LOG_INFO, in->rid, f.data, "customer data exported for a data request");
+		buf_free(&f);
+		ingest_answer(in, 200, NULL, "exported", NULL, "\"result\":\"exported\"");
+	}
+	free(text);
+	free(path);
+	ingest_done(in);
+}
+
+/* A shop erasure runs in steps after the first one has been answered. */
+struct erase_job {
+	struct server		*srv;
+	struct ingest		*in;		/* until answered, then NULL */
+	const struct shop	*shop;
+	char			 rid[HTTP_RID_LEN + 1];
+	long			 deleted;
+};
+
+static void
+erase_step_cb(void *arg, const char *next, long deleted, const char *err)
+{
+	struct erase_job *job = arg;
+	struct ingest *in = job->in;
+
+	if (err != NULL) {
+		log_warn(job->rid, "shop erase of %s stopped: %s (the platform will retry)",
+		    job->shop->domain, err);
+		if (in != NULL) {
+			in->waiting = 0;
+			ingest_answer(in, 503, "unavailable", NULL, "storage unavailable; retry later",
+			    NULL);
+			ingest_done(in);
+		}
+		free(job);
+		return;
+	}
+	job->deleted += deleted;
+	if (in != NULL) {
+		in->waiting = 0;
+		ingest_answer(in, 200, NULL, "erasing", NULL, "\"result\":\"erasing\"");
+		ingest_done(in);
+		job->in = NULL;
+	}
+	if (strcmp(next, "0") == 0 ||
+	    sched_erase_shop(job->srv->sched, job->shop, next, erase_step_cb, job) == -1) {
+		log_info(job->rid, "shop %s erased: %ld keys deleted%s", job->shop->domain,
+		    job->deleted, strcmp(next, "0") ? " (interrupted)" : "");
+		free(job);
+	}
+}
+
+/* Starts the privacy operation of a planned event. 0, or -1 if Redis is away. */
+static int
+ingest_privacy(struct ingest *in)
+{
+	struct server *srv = in->srv;
+	struct erase_job *job;
+
+	if (in->plan.erase == PLAN_EXPORT_CUSTOMER)
+		return sched_export(srv->sched, in->ev.shop, in->plan.customer,
+		    ingest_exported_cb, in);
+	job = xcalloc(1, sizeof *job);
+	job->srv = srv;
+	job->in = in;
+	job->shop = in->ev.shop;
+	memcpy(job->rid, in->rid, sizeof job->rid);
+	if (sched_erase_shop(srv->sched, in->ev.shop, "0", erase_step_cb, job) == -1) {
+		free(job);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -247,7 +357,14 @@ server_webhook(struct server *srv, struct evhttp_request *req, const char *rest)
 		free(cause);
 		goto out;
 	}
-	if (sched_apply(srv->sched, &in->ev, &in->plan, preq.now_ms, ingest_applied_cb, in) == -1) {
+	if (in->plan.erase == PLAN_EXPORT_CUSTOMER || in->plan.erase == PLAN_ERASE_SHOP) {
+		if (ingest_privacy(in) == -1) {
+			ingest_answer(in, 503, "unavailable", NULL, "storage unavailable; retry later",
+			    NULL);
+			goto out;
+		}
+	} else if (sched_apply(srv->sched, &in->ev, &in->plan, preq.now_ms, ingest_applied_cb,
+	    in) == -1) {
 		ingest_answer(in, 503, "unavailable", NULL, "storage unavailable; retry later", NULL);
 		goto out;
 	}

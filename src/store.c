@@ -31,8 +31,12 @@ static const char *store_texts[STORE__NSCRIPTS] = {
 	[STORE_APPLY] = lua_apply,
 	[STORE_CLAIM] = lua_claim,
 	[STORE_ACK] = lua_ack,
+	[STORE_EXPORT] = lua_export,
+	[STORE_ERASE_SHOP] = lua_erase_shop,
 };
-static const char *store_names[STORE__NSCRIPTS] = { "apply", "claim", "ack" };
+static const char *store_names[STORE__NSCRIPTS] = {
+	"apply", "claim", "ack", "export", "erase_shop",
+};
 
 struct store {
 	struct event_base	*base;

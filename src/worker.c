@@ -294,6 +294,7 @@ worker_process(struct worker *w, struct sched_msg *m)
 	struct message msg;
 	const struct shop *shop;
 	char *cause = NULL;
+	int rc;
 
 	memset(&r, 0, sizeof r);
 
@@ -309,8 +310,8 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_report(s);
 		return;
 	}
-	if (compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause) == -1) {
-		r.outcome = SEND_PERMANENT;
+	if ((rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause)) != 0) {
+		r.outcome = rc == -2 ? SEND_RETRY : SEND_PERMANENT;
 		snprintf(r.error, sizeof r.error, "%s", cause);
 		free(cause);
 		worker_outcome(s, &r);

@@ -49,35 +49,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	check_cb(-1, 0, arg);
 }
 
-/* Every step's template must exist for its channels, in some locale. */
-static int
-check_templates(const struct flows *fl, const struct templates *t, char **cause)
-{
-	size_t i, j;
-
-	for (i = 0; i < fl->n; i++)
-		for (j = 0; j < fl->v[i].nsteps; j++) {
-			const struct flow_step *st = &fl->v[i].steps[j];
-			const char *need[3] = { NULL, NULL, NULL };
-			int k;
-
-			if (st->channels & (1u << CHANNEL_EMAIL)) {
-				need[0] = "subject";
-				need[1] = "html";
-			}
-			if (st->channels & (1u << CHANNEL_SMS))
-				need[2] = "sms";
-			for (k = 0; k < 3; k++)
-				if (need[k] && !templates_has(t, st->template, need[k])) {
-					*cause = xasprintf("flow \"%s\" step \"%s\": template "
-					    "\"%s\" has no .%s part in any locale", fl->v[i].name,
-					    st->name, st->template, need[k]);
-					return -1;
-				}
-		}
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -113,7 +84,7 @@ main(int argc, char **argv)
 	if (shops_load(cfg.shops_file, cfg.partitions, &shops, &cause) == -1 ||
 	    flows_load(cfg.flows_file, &flows, &cause) == -1 ||
 	    templates_load(cfg.templates_dir, &tpl, &cause) == -1 ||
-	    check_templates(flows, tpl, &cause) == -1) {
+	    flows_check_templates(flows, tpl, &cause) == -1) {
 		log_error(NULL, "invalid configuration: %s", cause);
 		return 2;
 	}

@@ -17,6 +17,8 @@ usage(FILE *fp)
 	    "  nudgectl version                 print the version\n"
 	    "  nudgectl sign --secret S FILE    print the base64 HMAC-SHA256 of FILE's bytes,\n"
 	    "                                   as Shopify and WooCommerce send it\n"
+	    "  nudgectl flows check FILE        validate a flows file (and the templates it names)\n"
+	    "  nudgectl flows plan EVENT.json   print what an event (generic format) would do\n"
 	    "  nudgectl help                    this text\n", NUDGE_VERSION);
 }
 
@@ -34,6 +36,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "sign") == 0)
 		return ctl_sign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "flows") == 0)
+		return ctl_flows(argc - 1, argv + 1);
 	fprintf(stderr, "nudgectl: unknown command %s\n\n", argv[1]);
 	usage(stderr);
 	return 2;

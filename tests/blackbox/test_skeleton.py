@@ -110,6 +110,11 @@ def test_b_order_confirmation_email(nudge, sendgrid_stub):
     assert m["st"] == "sent"
     not_queued(nudge.redis, req.nudge_id)
     assert zset_members(nudge.redis, "dead") == []
+    # The 64-bit order id (> 2^53) is kept exactly: it shows in the keys or
+    # the message (the contract does not say where), never rounded.
+    stored = " ".join(nudge_keys(nudge.redis)) + " " + " ".join(m.values())
+    assert str(order.id) in stored
+    assert str(int(float(order.id))) not in stored
     assert len(sendgrid_stub.settle(1.0)) == 1
 
 
