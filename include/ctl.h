@@ -8,5 +8,8 @@
 
 int	ctl_sign(int argc, char **argv);
 int	ctl_flows(int argc, char **argv);
+int	ctl_status(int argc, char **argv);
+int	ctl_dead(int argc, char **argv);
+int	ctl_timeline(int argc, char **argv);
 
 #endif

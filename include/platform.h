@@ -46,6 +46,17 @@ struct platform {
 };
 
 extern const struct platform platform_shopify;
+extern const struct platform platform_woocommerce;
+extern const struct platform platform_cartflows;
+extern const struct platform platform_generic;
+
+/*
+ * Checks a shop's WooCommerce settings ("status_map", "locale_meta",
+ * "consent_meta"; see docs/events.md), which shops_load cannot know.
+ * 0 when they are valid or absent; -1 with *cause (caller frees) naming
+ * the shop and the setting at fault. Meant for startup.
+ */
+int	woocommerce_check_shop(const struct shop *, char **cause);
 
 /* The platform serving /webhooks/<name>, or NULL. */
 const struct platform *platform_find(const char *name);

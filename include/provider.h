@@ -52,6 +52,8 @@ struct provider_req {
 	/* SMTP (url smtp:// or smtps://): envelope sender and recipient */
 	char		*mail_from;
 	char		*mail_rcpt;
+	int		 smtp_require_tls; /* smtp://: 1 fails without STARTTLS */
+	char		*ref;		/* echoed as provider_resp.ref, or NULL */
 };
 
 /* The answer, as dispatch saw it. */
@@ -66,6 +68,12 @@ struct provider_resp {
 	const char	*(*header)(void *hctx, const char *name);
 	void		*hctx;
 	int64_t		 now_ms;	/* wall clock when the answer came */
+	/*
+	 * The request's ref: what classify needs to know of the request and
+	 * cannot read in the answer (SMTP: our Message-ID; webhook: the
+	 * message id when the receiver sends none back). NULL if none.
+	 */
+	const char	*ref;
 };
 
 enum send_outcome {
@@ -94,6 +102,12 @@ struct provider {
 };
 
 extern const struct provider provider_sendgrid;
+extern const struct provider provider_postmark;
+extern const struct provider provider_mailgun;
+extern const struct provider provider_smtp;
+extern const struct provider provider_twilio;
+extern const struct provider provider_vonage;
+extern const struct provider provider_webhook;
 extern const struct provider provider_log;
 
 /* The provider called name, or NULL. */
@@ -120,5 +134,73 @@ size_t	provider_sanitize(char *out, size_t outlen, const char *in, size_t inlen)
  * provider's outbox and by SMTP.
  */
 void	provider_mime(const struct message *m, int64_t now_ms, struct buf *out);
+/* "<id@nudge>", the Message-ID provider_mime gives m. Caller frees. */
+char	*provider_message_id(const char *id);
+
+/*
+ * Helpers the request builders share. Builders refuse (-1, *cause) what
+ * can never be sent: missing credentials, invalid addresses, text that is
+ * not UTF-8; everything that ends up in a mail or HTTP header is kept
+ * free of control bytes so no header can be injected.
+ */
+
+/*
+ * base (trailing slashes dropped; def when base is NULL or empty) followed
+ * by the printf-formatted path. Caller frees.
+ */
+char	*provider_url(const char *base, const char *def, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Decodes one code point at *s (UTF-8, strict) and advances; -1 if invalid. */
+int	provider_utf8_next(const char **s, uint32_t *cp);
+/* 1 when s (NULL counts as empty) is valid UTF-8. */
+int	provider_utf8_valid(const char *s);
+/* 1 when s has no control byte (C0 or DEL), i.e. is safe in a header line. */
+int	provider_header_safe(const char *s);
+/* A copy of s (NULL: "") with control bytes replaced by spaces. Caller frees. */
+char	*provider_clean(const char *s);
+/*
+ * 1 for a plain mailbox address "local@domain": UTF-8, no white space,
+ * control bytes or any of <>()[],;:\" (nothing that could add a recipient,
+ * end an SMTP command or break out of a header).
+ */
+int	provider_addr_valid(const char *addr);
+/*
+ * "addr", or "\"Name\" <addr>" with the name cleaned and quoted: the
+ * mailbox form JSON and form APIs take. addr must be valid. Caller frees.
+ */
+char	*provider_addr(const char *name, const char *addr);
+/* The digits of an E.164 number ("+" optional, 7 to 15 digits) into out; -1 if not one. */
+int	provider_e164(const char *to, char *out, size_t outlen);
+/*
+ * The checks every e-mail builder makes of m (recipient, sender, text or
+ * html, UTF-8). 0, or -1 with *cause starting with name.
+ */
+int	provider_check_email(const char *name, const struct message *m, char **cause);
+/* The same for SMS: E.164 recipient digits into to (16 bytes), UTF-8 text. */
+int	provider_check_sms(const char *name, const struct message *m, char to[16],
+	    char **cause);
+/* 0 when value is set and header-safe, else -1 with *cause naming var. */
+int	provider_need(const char *var, const char *value, char **cause);
+/* Appends "name=value" (form-urlencoded, '&' between pairs). */
+void	provider_form_add(struct buf *, const char *name, const char *value);
+
+/* JSON objects built with jansson, remembering the first non-UTF-8 field. */
+struct json_t;
+struct provider_json {
+	const char	*bad;		/* first key whose value was not UTF-8 */
+};
+/* obj[key] = value (a string; NULL sets null). */
+void	provider_json_set(struct provider_json *, struct json_t *obj,
+	    const char *key, const char *value);
+/* The answer's body as a JSON object, or NULL. Caller json_decref's. */
+struct json_t *provider_resp_json(const struct provider_resp *);
+/*
+ * res->error = "HTTP <status>: [code: ]text", text sanitized; text NULL or
+ * empty keeps what is there (provider_classify_http's version).
+ */
+void	provider_error(struct provider_result *, const struct provider_resp *,
+	    const char *code, const char *text);
+/* res->retry_after_ms from a delay in seconds, capped like Retry-After. */
+void	provider_retry_secs(struct provider_result *, int64_t secs);
 
 #endif

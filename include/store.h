@@ -22,6 +22,7 @@ enum store_script {
 	STORE_ACK,
 	STORE_EXPORT,
 	STORE_ERASE_SHOP,
+	STORE_REPLAY,
 	STORE__NSCRIPTS
 };
 
@@ -53,6 +54,12 @@ int		 store_command(struct store *, int argc, const char **argv,
 		     const size_t *argvlen, store_cb *, void *);
 /* Counters for metrics. */
 unsigned long	 store_errors(const struct store *);
+/*
+ * Parses redis://[:pass@]host[:port][/db]. 0, or -1 with *cause. Strings
+ * are the caller's to free.
+ */
+int		 store_parse_url(const char *url, char **host, int *port, char **password,
+		     int *db, char **cause);
 /* The text of a script, for nudgectl (synchronous use). */
 const char	*store_script_text(enum store_script);
 

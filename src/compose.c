@@ -27,6 +27,27 @@ compose_pick(json_t *ctx, const char *key)
 	return NULL;
 }
 
+/*
+ * The shipment as templates see it: the parts of each shipping event merged
+ * in the order they happen, so a later scan without a tracking number
+ * keeps the number an earlier one gave, and "status" is the latest.
+ */
+static json_t *
+compose_ship(json_t *ctx)
+{
+	static const char *parts[] = { "ship", "ship_ofd", "ship_delivered", "ship_failed" };
+	json_t *ship = json_object();
+	size_t i;
+
+	for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		json_t *p = json_object_get(ctx, parts[i]);
+
+		if (json_is_object(p))
+			json_object_update(ship, p);
+	}
+	return ship;
+}
+
 /* A string setting of the shop (shops file), or def. */
 static const char *
 compose_shop_str(const struct shop *shop, const char *key, const char *def)
@@ -59,7 +80,9 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	json_object_set_new(c, "customer", json_pack("{s:s?, s:s?, s:s?}",
 	    "first_name", first, "email", email, "locale", locale));
 	json_object_foreach(m->ctx, key, part)
-		json_object_set(c, key, part);
+		if (strncmp(key, "ship", 4) != 0)
+			json_object_set(c, key, part);
+	json_object_set_new(c, "ship", compose_ship(m->ctx));
 	json_object_set_new(c, "message", json_pack("{s:s, s:s, s:s}",
 	    "id", m->id, "flow", m->flow, "step", m->step));
 	return c;

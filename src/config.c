@@ -43,7 +43,7 @@ static const struct config_entry config_table[] = {
 	{ "NUDGE_PARTITIONS", CT_INT, S|W|C, OFF(partitions), "16", 1, 4096, NULL,
 	  "hash-tagged partitions of the keyspace (a shop lives in one); never change on a live store" },
 	{ "NUDGE_SHOPS_FILE", CT_STR, S|W|C, OFF(shops_file), NULL, 0, 0, NULL,
-	  "JSON list of shops (domain, platform, secret, ...); required" },
+	  "JSON list of shops (domain, platform, secret, ...); required by server and worker" },
 	{ "NUDGE_FLOWS_FILE", CT_STR, S|W|C, OFF(flows_file), "config/flows.json", 0, 0, NULL,
 	  "flow definitions" },
 	{ "NUDGE_TEMPLATES_DIR", CT_STR, W|C, OFF(templates_dir), "templates", 0, 0, NULL,
@@ -70,9 +70,9 @@ static const struct config_entry config_table[] = {
 	  "where answers to customers/data_request are written (one JSON file each)" },
 
 	{ "NUDGE_EMAIL_PROVIDER", CT_ENUM, W, OFF(email_provider), "log", 0, 0,
-	  "sendgrid|postmark|mailgun|smtp|log", "e-mail provider" },
+	  "sendgrid|postmark|mailgun|smtp|webhook|log", "e-mail provider" },
 	{ "NUDGE_SMS_PROVIDER", CT_ENUM, W, OFF(sms_provider), "none", 0, 0,
-	  "twilio|vonage|log|none", "SMS provider (none: SMS steps are skipped)" },
+	  "twilio|vonage|webhook|log|none", "SMS provider (none: SMS steps are skipped)" },
 	{ "NUDGE_OUTBOX_DIR", CT_STR, W, OFF(outbox_dir), "var/outbox", 0, 0, NULL,
 	  "where the log provider writes each message" },
 	{ "NUDGE_MAX_ATTEMPTS", CT_INT, W, OFF(max_attempts), "8", 1, 100, NULL,
@@ -226,7 +226,9 @@ config_load(struct config *cfg, unsigned scope, char **cause)
 		case CT_STR:
 		case CT_SECRET:
 			*config_str(cfg, e) = v ? v : xstrdup("");
-			if (v == NULL && (e->scope & scope) && e->def == NULL) {
+			/* nudgectl reads Redis without the shops */
+			if (v == NULL && (e->scope & scope & (CONFIG_SERVER | CONFIG_WORKER)) &&
+			    e->def == NULL) {
 				*cause = xasprintf("%s is required: %s", e->env, e->help);
 				return -1;
 			}
@@ -314,6 +316,8 @@ config_usage(FILE *fp, const char *prog, unsigned scope)
 			fprintf(fp, "  %-28s one of %s; default: %s\n", "", e->choices, e->def);
 		else if (e->def == NULL)
 			fprintf(fp, "  %-28s required\n", "");
+		else if (e->type == CT_SECRET && *e->def)
+			fprintf(fp, "  %-28s default: %s (also %s_FILE)\n", "", e->def, e->env);
 		else
 			fprintf(fp, "  %-28s default: %s\n", "", *e->def ? e->def : "(empty)");
 	}

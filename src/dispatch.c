@@ -20,11 +20,32 @@
  * returned and no done callback is on the stack. (That may be at the end
  * of the dropped socket's own libevent callback: libevent copies what it
  * needs before calling, and never touches the event afterwards.)
+ *
+ * SMTP runs elsewhere. libcurl 7.88 sends the end of the message data and
+ * then waits for the server's reply in a blocking loop of its own
+ * (smtp_done -> smtp_block_statemach), inside curl_multi_socket_action:
+ * measured on loopback, a server that takes 1 s to say "250" freezes every
+ * other event of the loop for that second (0 of 50 timer ticks fired; the
+ * same delay before the "354" reply costs nothing), and a silent server
+ * freezes it until the transfer times out. So SMTP requests go to a lane: a
+ * thread with its own event_base and its own dispatch (inline_smtp), fed
+ * through a mutex-protected inbox and a pipe, answering through an outbox
+ * and a second pipe that the caller's loop watches. Pipes rather than
+ * event_active because the caller's base need not be evthread-enabled.
+ * There are up to DISPATCH_LANES lanes, so one slow relay holds up at most
+ * the sends that share its lane. tests/unit/test_smtp.c measures both the
+ * stall and its absence through dispatch.
  */
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -37,6 +58,9 @@
 #define DISPATCH_HDR_MAX	48		/* response headers kept */
 #define DISPATCH_HDR_BYTES	(16 * 1024)
 #define DISPATCH_CONNECT_MAX_MS	5000L
+#define DISPATCH_LANES		4		/* SMTP threads, made on demand */
+
+struct dispatch_lane;
 
 /* A socket curl asked us to watch. */
 struct dispatch_sock {
@@ -75,6 +99,9 @@ struct dispatch {
 	unsigned long		 gen;
 	int			 depth;		/* entry points on the stack */
 	int			 dying;		/* dispatch_free called */
+	int			 inline_smtp;	/* a lane's own: SMTP runs here */
+	struct dispatch_lane	*lanes[DISPATCH_LANES];
+	TAILQ_HEAD(, dispatch_job) jobs;	/* on lanes, not yet reported */
 
 	TAILQ_HEAD(, dispatch_req) reqs;
 	LIST_HEAD(, dispatch_sock) socks;
@@ -89,11 +116,19 @@ dispatch_enter(struct dispatch *d)
 	d->depth++;
 }
 
+static void	dispatch_lane_stop(struct dispatch_lane *);
+
 static void
 dispatch_destroy(struct dispatch *d)
 {
 	struct dispatch_sock *ds;
+	size_t i;
 
+	/* Every job was reported by now; a lane may still be finishing one. */
+	for (i = 0; i < DISPATCH_LANES; i++) {
+		if (d->lanes[i] != NULL)
+			dispatch_lane_stop(d->lanes[i]);
+	}
 	/* Closes cached connections; may still call the socket callback. */
 	curl_multi_cleanup(d->multi);
 	while ((ds = LIST_FIRST(&d->socks)) != NULL) {
@@ -135,6 +170,15 @@ dispatch_header(void *hctx, const char *name)
 		if (strcasecmp(dr->hname[i], name) == 0)
 			return dr->hval[i];
 	}
+	return NULL;
+}
+
+/* The answers of SMTP lanes have no headers. */
+static const char *
+dispatch_no_header(void *hctx, const char *name)
+{
+	(void)hctx;
+	(void)name;
 	return NULL;
 }
 
@@ -257,6 +301,7 @@ dispatch_finish(struct dispatch *d, struct dispatch_req *dr, CURLcode rc)
 	resp.header = dispatch_header;
 	resp.hctx = dr;
 	resp.now_ms = clock_now_ms();
+	resp.ref = dr->req->ref;
 	dr->cb(dr->arg, &resp);
 	dispatch_req_free(dr);
 }
@@ -387,6 +432,7 @@ dispatch_new(struct event_base *base, long timeout_ms)
 	d->base = base;
 	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 15000;
 	TAILQ_INIT(&d->reqs);
+	TAILQ_INIT(&d->jobs);
 	LIST_INIT(&d->socks);
 	LIST_INIT(&d->dead);
 	if ((d->multi = curl_multi_init()) == NULL) {
@@ -443,9 +489,8 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 	if (req->mail_from != NULL) {
 		/*
 		 * SMTP: the body is the whole RFC 5322 message (curl dot-stuffs
-		 * it); STARTTLS when offered. Caveat of libcurl 7.88: after the
-		 * data it waits for the server's final reply in a blocking loop
-		 * (smtp_done), stalling our loop for up to the timeout.
+		 * it); STARTTLS when offered, or required. Only a lane runs this
+		 * (see the top): the final reply is awaited in a blocking loop.
 		 */
 		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
 		    req->mail_rcpt : "")) == NULL) {
@@ -459,7 +504,8 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, dispatch_read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, dr);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body.len);
-		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(req->smtp_require_tls ?
+		    CURLUSESSL_ALL : CURLUSESSL_TRY));
 		return e;
 	}
 
@@ -494,6 +540,394 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 }
 
 /*
+ * The SMTP lanes (see the top of the file). A job is one SMTP request: the
+ * caller's loop creates it and keeps it on d->jobs until it reports it; the
+ * lane owns it from its inbox to its outbox. Lock order: only lane->lock,
+ * never held while calling curl or a callback.
+ */
+struct dispatch_job {
+	struct provider_req	*req;		/* until the lane starts it */
+	dispatch_done_cb	*cb;
+	void			*arg;
+	unsigned long		 gen;
+	struct dispatch_lane	*lane;
+	char			*ref;		/* copy of req->ref for the answer */
+	int			 reported;	/* caller's loop: cb already called */
+	int			 cancel;	/* lock: the caller gave up on it */
+
+	/* The answer, copied on the lane. */
+	long			 status;
+	int			 terr;
+	int			 timed_out;
+	char			*error;
+	struct buf		 body;
+	int64_t			 now_ms;
+
+	TAILQ_ENTRY(dispatch_job) entry;	/* caller's loop: d->jobs */
+	TAILQ_ENTRY(dispatch_job) qentry;	/* inbox, running, outbox */
+};
+TAILQ_HEAD(dispatch_jobq, dispatch_job);
+
+struct dispatch_lane {
+	struct dispatch		*owner;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	int			 in[2];		/* wakes the lane */
+	int			 out[2];	/* wakes the owner's loop */
+	struct dispatch_jobq	 inbox;		/* lock */
+	struct dispatch_jobq	 outbox;	/* lock */
+	int			 stop;		/* lock */
+	size_t			 load;		/* owner's loop: jobs out there */
+	struct event		*out_ev;	/* on the owner's base */
+
+	/* The lane's thread only (after creation). */
+	struct event_base	*base;
+	struct event		*in_ev;
+	struct dispatch		*d;
+	struct dispatch_jobq	 running;
+};
+
+static void
+dispatch_wake(int fd)
+{
+	ssize_t n;
+
+	/* Non-blocking: a full pipe already holds a wake-up. */
+	do
+		n = write(fd, "", 1);
+	while (n < 0 && errno == EINTR);
+}
+
+static void
+dispatch_drain_pipe(int fd)
+{
+	char b[64];
+
+	while (read(fd, b, sizeof b) > 0)
+		;
+}
+
+static void
+dispatch_job_free(struct dispatch_job *job)
+{
+	if (job->req != NULL) {
+		provider_req_free(job->req);
+		free(job->req);
+	}
+	free(job->ref);
+	free(job->error);
+	buf_free(&job->body);
+	free(job);
+}
+
+/* Lane: the lane's dispatch reports a job; copy the answer, post it home. */
+static void
+dispatch_lane_done(void *arg, const struct provider_resp *resp)
+{
+	struct dispatch_job *job = arg;
+	struct dispatch_lane *l = job->lane;
+
+	job->status = resp->status;
+	job->terr = resp->transport_error;
+	job->timed_out = resp->timed_out;
+	job->error = resp->error != NULL ? xstrdup(resp->error) : NULL;
+	buf_add(&job->body, resp->body != NULL ? resp->body : "", resp->body_len);
+	job->now_ms = resp->now_ms;
+	TAILQ_REMOVE(&l->running, job, qentry);
+	pthread_mutex_lock(&l->lock);
+	TAILQ_INSERT_TAIL(&l->outbox, job, qentry);
+	pthread_mutex_unlock(&l->lock);
+	dispatch_wake(l->out[1]);
+}
+
+/* Lane: a job that never ran goes home with a transport error. */
+static void
+dispatch_lane_unsent(struct dispatch_lane *l, struct dispatch_job *job, int terr)
+{
+	job->terr = terr;
+	job->now_ms = clock_now_ms();
+	pthread_mutex_lock(&l->lock);
+	TAILQ_INSERT_TAIL(&l->outbox, job, qentry);
+	pthread_mutex_unlock(&l->lock);
+	dispatch_wake(l->out[1]);
+}
+
+/* Lane: aborts the running request of job (its callback posts it home). */
+static void
+dispatch_lane_cancel(struct dispatch *d, struct dispatch_job *job)
+{
+	struct dispatch_req *dr;
+
+	dispatch_enter(d);
+	TAILQ_FOREACH(dr, &d->reqs, entry) {
+		if (dr->arg == job) {
+			dispatch_finish(d, dr, CURLE_ABORTED_BY_CALLBACK);
+			break;
+		}
+	}
+	dispatch_leave(d);
+}
+
+/* Lane: new jobs, cancellations or the order to stop. */
+static void
+dispatch_lane_in(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch_lane *l = arg;
+	struct dispatch_job *job;
+	struct dispatch_jobq q;
+	int stop, cancel;
+
+	(void)what;
+	dispatch_drain_pipe(fd);
+	TAILQ_INIT(&q);
+	pthread_mutex_lock(&l->lock);
+	TAILQ_CONCAT(&q, &l->inbox, qentry);
+	stop = l->stop;
+	pthread_mutex_unlock(&l->lock);
+
+	/* Cancelled while running: abort each (one at a time, the list changes). */
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		TAILQ_FOREACH(job, &l->running, qentry) {
+			if (job->cancel)
+				break;
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (job == NULL)
+			break;
+		dispatch_lane_cancel(l->d, job);
+	}
+	while ((job = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, job, qentry);
+		pthread_mutex_lock(&l->lock);
+		cancel = job->cancel;
+		pthread_mutex_unlock(&l->lock);
+		if (stop || cancel) {
+			dispatch_lane_unsent(l, job, CURLE_ABORTED_BY_CALLBACK);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&l->running, job, qentry);
+		if (dispatch_send(l->d, job->req, dispatch_lane_done, job) != 0) {
+			job->req = NULL;	/* freed by dispatch_send */
+			TAILQ_REMOVE(&l->running, job, qentry);
+			dispatch_lane_unsent(l, job, CURLE_FAILED_INIT);
+			continue;
+		}
+		job->req = NULL;
+	}
+	if (stop)
+		event_base_loopbreak(l->base);
+}
+
+static void *
+dispatch_lane_main(void *arg)
+{
+	struct dispatch_lane *l = arg;
+
+	event_base_dispatch(l->base);
+	/* Aborts what still runs: the callbacks post it all to the outbox. */
+	dispatch_free(l->d);
+	return NULL;
+}
+
+static void	dispatch_lane_out(evutil_socket_t, short, void *);
+
+static void
+dispatch_lane_free(struct dispatch_lane *l)
+{
+	struct dispatch_job *job;
+
+	if (l->in_ev != NULL)
+		event_free(l->in_ev);
+	if (l->out_ev != NULL)
+		event_free(l->out_ev);
+	if (l->base != NULL)
+		event_base_free(l->base);
+	while ((job = TAILQ_FIRST(&l->inbox)) != NULL) {
+		TAILQ_REMOVE(&l->inbox, job, qentry);
+		dispatch_job_free(job);
+	}
+	while ((job = TAILQ_FIRST(&l->outbox)) != NULL) {
+		TAILQ_REMOVE(&l->outbox, job, qentry);
+		dispatch_job_free(job);
+	}
+	close(l->in[0]);
+	close(l->in[1]);
+	close(l->out[0]);
+	close(l->out[1]);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static int
+dispatch_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0)
+		return 0;
+	fds[0] = fds[1] = -1;
+	return -1;
+}
+
+/* A new lane with its thread running, or NULL. */
+static struct dispatch_lane *
+dispatch_lane_new(struct dispatch *d)
+{
+	struct dispatch_lane *l = xcalloc(1, sizeof *l);
+	sigset_t all, old;
+	int rc;
+
+	l->in[0] = l->in[1] = l->out[0] = l->out[1] = -1;
+	l->owner = d;
+	pthread_mutex_init(&l->lock, NULL);
+	TAILQ_INIT(&l->inbox);
+	TAILQ_INIT(&l->outbox);
+	TAILQ_INIT(&l->running);
+	if (dispatch_pipe(l->in) != 0 || dispatch_pipe(l->out) != 0 ||
+	    (l->base = event_base_new()) == NULL ||
+	    (l->d = dispatch_new(l->base, d->timeout_ms)) == NULL ||
+	    (l->in_ev = event_new(l->base, l->in[0], EV_READ | EV_PERSIST,
+	    dispatch_lane_in, l)) == NULL || event_add(l->in_ev, NULL) != 0 ||
+	    (l->out_ev = event_new(d->base, l->out[0], EV_READ | EV_PERSIST,
+	    dispatch_lane_out, l)) == NULL || event_add(l->out_ev, NULL) != 0)
+		goto fail;
+	l->d->inline_smtp = 1;
+	/* Signals are the main thread's business: the lane blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&l->thread, NULL, dispatch_lane_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		goto fail;
+	return l;
+fail:
+	if (l->d != NULL)
+		dispatch_free(l->d);
+	dispatch_lane_free(l);
+	return NULL;
+}
+
+/* Stops the lane's thread (waiting for a blocked transfer to end) and frees it. */
+static void
+dispatch_lane_stop(struct dispatch_lane *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stop = 1;
+	pthread_mutex_unlock(&l->lock);
+	dispatch_wake(l->in[1]);
+	pthread_join(l->thread, NULL);
+	dispatch_lane_free(l);
+}
+
+/* Owner's loop: answers came home; report those not yet reported. */
+static void
+dispatch_lane_out(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch_lane *l = arg;
+	struct dispatch *d = l->owner;
+	struct provider_resp resp;
+	struct dispatch_job *job;
+	struct dispatch_jobq q;
+
+	(void)what;
+	dispatch_drain_pipe(fd);
+	TAILQ_INIT(&q);
+	pthread_mutex_lock(&l->lock);
+	TAILQ_CONCAT(&q, &l->outbox, qentry);
+	pthread_mutex_unlock(&l->lock);
+
+	dispatch_enter(d);
+	while ((job = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, job, qentry);
+		l->load--;
+		if (!job->reported) {
+			job->reported = 1;
+			TAILQ_REMOVE(&d->jobs, job, entry);
+			d->inflight--;
+			memset(&resp, 0, sizeof resp);
+			resp.status = job->status;
+			resp.transport_error = job->terr;
+			resp.error = job->error != NULL ? job->error :
+			    job->terr != 0 ? curl_easy_strerror((CURLcode)job->terr) : NULL;
+			resp.timed_out = job->timed_out;
+			resp.body = job->body.data != NULL ? job->body.data : "";
+			resp.body_len = job->body.len;
+			resp.header = dispatch_no_header;
+			resp.now_ms = job->now_ms;
+			resp.ref = job->ref;
+			job->cb(job->arg, &resp);
+		}
+		dispatch_job_free(job);
+	}
+	dispatch_leave(d);
+}
+
+/* Hands req to the least busy lane, making one if all are busy. 0 / -1. */
+static int
+dispatch_lane_send(struct dispatch *d, struct provider_req *req,
+    dispatch_done_cb *cb, void *arg)
+{
+	struct dispatch_lane *l = NULL, *n;
+	struct dispatch_job *job;
+	size_t i;
+
+	for (i = 0; i < DISPATCH_LANES; i++) {
+		if (d->lanes[i] == NULL) {
+			if ((l == NULL || l->load > 0) &&
+			    (n = dispatch_lane_new(d)) != NULL)
+				l = d->lanes[i] = n;
+			break;
+		}
+		if (l == NULL || d->lanes[i]->load < l->load)
+			l = d->lanes[i];
+	}
+	if (l == NULL) {
+		provider_req_free(req);
+		free(req);
+		return -1;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->req = req;
+	job->cb = cb;
+	job->arg = arg;
+	job->gen = d->gen;
+	job->lane = l;
+	job->ref = req->ref != NULL ? xstrdup(req->ref) : NULL;
+	buf_init(&job->body);
+	l->load++;
+	d->inflight++;
+	TAILQ_INSERT_TAIL(&d->jobs, job, entry);
+	pthread_mutex_lock(&l->lock);
+	TAILQ_INSERT_TAIL(&l->inbox, job, qentry);
+	pthread_mutex_unlock(&l->lock);
+	dispatch_wake(l->in[1]);
+	return 0;
+}
+
+/* Owner's loop: reports job as aborted and tells its lane to drop it. */
+static void
+dispatch_lane_abort(struct dispatch *d, struct dispatch_job *job)
+{
+	struct provider_resp resp;
+
+	job->reported = 1;
+	TAILQ_REMOVE(&d->jobs, job, entry);
+	d->inflight--;
+	pthread_mutex_lock(&job->lane->lock);
+	job->cancel = 1;
+	pthread_mutex_unlock(&job->lane->lock);
+	dispatch_wake(job->lane->in[1]);
+	memset(&resp, 0, sizeof resp);
+	resp.transport_error = CURLE_ABORTED_BY_CALLBACK;
+	resp.error = curl_easy_strerror(CURLE_ABORTED_BY_CALLBACK);
+	resp.body = "";
+	resp.header = dispatch_no_header;
+	resp.now_ms = clock_now_ms();
+	resp.ref = job->ref;
+	/* job stays the lane's until it comes home; cb must not see it again. */
+	job->cb(job->arg, &resp);
+}
+
+/*
  * Starts req. dispatch owns req from here on, also when -1 is returned
  * (then it is already freed and cb is never called).
  */
@@ -508,6 +942,11 @@ dispatch_send(struct dispatch *d, struct provider_req *req,
 	dr->cb = cb;
 	dr->arg = arg;
 	dr->gen = d->gen;
+	if (!d->dying && !d->inline_smtp && req->url != NULL &&
+	    strncasecmp(req->url, "smtp", 4) == 0) {
+		free(dr);
+		return dispatch_lane_send(d, req, cb, arg);
+	}
 	buf_init(&dr->body);
 	if (d->dying || req->url == NULL ||
 	    (dr->easy = dispatch_easy(d, dr)) == NULL) {
@@ -538,6 +977,7 @@ void
 dispatch_abort_all(struct dispatch *d)
 {
 	unsigned long cut = d->gen++;
+	struct dispatch_job *job;
 	struct dispatch_req *dr;
 
 	dispatch_enter(d);
@@ -549,6 +989,15 @@ dispatch_abort_all(struct dispatch *d)
 		if (dr == NULL)
 			break;
 		dispatch_finish(d, dr, CURLE_ABORTED_BY_CALLBACK);
+	}
+	for (;;) {
+		TAILQ_FOREACH(job, &d->jobs, entry) {
+			if (job->gen <= cut)
+				break;
+		}
+		if (job == NULL)
+			break;
+		dispatch_lane_abort(d, job);
 	}
 	dispatch_leave(d);
 }

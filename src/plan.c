@@ -22,11 +22,19 @@ plan_part(enum event_kind k)
 	switch (k) {
 	case EVENT_ORDER_PLACED:
 		return "order";
+	/*
+	 * Each shipping event keeps its own part: a later event (a carrier
+	 * scan with no tracking number) must not erase what an earlier one
+	 * said. compose merges them, in this order, into "ship".
+	 */
 	case EVENT_ORDER_SHIPPED:
-	case EVENT_ORDER_OUT_FOR_DELIVERY:
-	case EVENT_ORDER_DELIVERED:
-	case EVENT_SHIPMENT_FAILED:
 		return "ship";
+	case EVENT_ORDER_OUT_FOR_DELIVERY:
+		return "ship_ofd";
+	case EVENT_ORDER_DELIVERED:
+		return "ship_delivered";
+	case EVENT_SHIPMENT_FAILED:
+		return "ship_failed";
 	case EVENT_CART_ABANDONED:
 		return "cart";
 	default:
@@ -258,7 +266,8 @@ flows_plan(const struct flows *fl, const struct nevent *ev, int64_t now_ms,
 		if (!((f->triggers | f->exits) & bit) && !fallback)
 			continue;
 		if ((f->exits & bit) && f->subject == SUBJECT_CHECKOUT &&
-		    ev->kind != EVENT_CART_ABANDONED && ev->kind != EVENT_CART_CLOSED) {
+		    (ev->checkout_token == NULL || (ev->kind != EVENT_CART_ABANDONED &&
+		    ev->kind != EVENT_CART_CLOSED))) {
 			/* an order closes its cart: find it by any key it carries */
 			struct plan_cancel *c = plan_add_cancel(p, NULL, f->name,
 			    nevent_kind_name(ev->kind), 1);
@@ -283,8 +292,7 @@ flows_plan(const struct flows *fl, const struct nevent *ev, int64_t now_ms,
 		}
 		if ((f->exits & bit) && f->subject != SUBJECT_CHECKOUT)
 			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind), 1);
-		else if ((f->exits & bit) && (ev->kind == EVENT_CART_ABANDONED ||
-		    ev->kind == EVENT_CART_CLOSED))
+		else if ((f->exits & bit) && ev->checkout_token != NULL)
 			plan_add_cancel(p, subject, f->name, nevent_kind_name(ev->kind), 1);
 		if (f->triggers & bit)
 			plan_steps(p, f, ev, subject, plan_base(f, ev, now_ms), scale, 0);

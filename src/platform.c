@@ -11,6 +11,9 @@
 
 static const struct platform *const platform_table[] = {
 	&platform_shopify,
+	&platform_woocommerce,
+	&platform_cartflows,
+	&platform_generic,
 };
 
 const struct platform *

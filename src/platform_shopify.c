@@ -26,6 +26,7 @@
 #include <openssl/sha.h>
 
 #include "platform.h"
+#include "pnorm.h"
 #include "shopify_normalize.h"
 #include "sig.h"
 #include "util.h"
@@ -160,7 +161,6 @@ shopify_normalize(const struct platform_req *req, const struct shop *shop,
 {
 	const struct shopify_topic *t = NULL;
 	const char *topic;
-	json_error_t err;
 	json_t *body;
 	size_t i;
 
@@ -183,19 +183,8 @@ shopify_normalize(const struct platform_req *req, const struct shop *shop,
 		return;
 	}
 
-	/* No JSON_DECODE_INT_AS_REAL: integers stay exact json_int_t. */
-	body = json_loadb(req->body ? req->body : "", req->body_len, 0, &err);
-	if (body == NULL) {
-		platform_result_set(res, PLATFORM_INVALID,
-		    "body is not a JSON object: %s", err.text);
+	if ((body = pnorm_body_object(req, res)) == NULL)
 		return;
-	}
-	if (!json_is_object(body)) {
-		platform_result_set(res, PLATFORM_INVALID,
-		    "body is not a JSON object: got an array");
-		json_decref(body);
-		return;
-	}
 	if (!shopify_same_shop(body, shop)) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED,
 		    "shop_domain does not match");

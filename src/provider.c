@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "provider.h"
 
 /* The longest delay a provider may ask for; beyond it we trust our backoff. */
@@ -18,6 +20,12 @@
 /* One line per provider; the worker looks them up by NUDGE_*_PROVIDER. */
 static const struct provider *const provider_table[] = {
 	&provider_sendgrid,
+	&provider_postmark,
+	&provider_mailgun,
+	&provider_smtp,
+	&provider_twilio,
+	&provider_vonage,
+	&provider_webhook,
 	&provider_log,
 };
 
@@ -56,6 +64,7 @@ provider_req_free(struct provider_req *req)
 	free(req->userpwd);
 	free(req->mail_from);
 	free(req->mail_rcpt);
+	free(req->ref);
 	provider_req_init(req);
 }
 
@@ -291,9 +300,8 @@ provider_b64(struct buf *out, const unsigned char *in, size_t n)
 	}
 }
 
-/* A copy of s with control bytes replaced by spaces. Caller frees. */
-static char *
-provider_mime_clean(const char *s)
+char *
+provider_clean(const char *s)
 {
 	char *c = xstrdup(s != NULL ? s : ""), *p;
 
@@ -344,7 +352,7 @@ provider_mime_words(struct buf *out, const char *s)
 static void
 provider_mime_text(struct buf *out, const char *name, const char *value)
 {
-	char *c = provider_mime_clean(value);
+	char *c = provider_clean(value);
 
 	buf_printf(out, "%s: ", name);
 	if (provider_mime_plain(c))
@@ -366,7 +374,7 @@ provider_mime_addr(struct buf *out, const char *hdr, const char *name,
 
 	buf_printf(out, "%s: ", hdr);
 	if (name != NULL && *name != '\0') {
-		c = provider_mime_clean(name);
+		c = provider_clean(name);
 		if (!provider_mime_plain(c))
 			provider_mime_words(out, c);
 		else if (c[strspn(c, atext)] == '\0')
@@ -383,7 +391,7 @@ provider_mime_addr(struct buf *out, const char *hdr, const char *name,
 		buf_addc(out, ' ');
 		free(c);
 	}
-	c = provider_mime_clean(addr);
+	c = provider_clean(addr);
 	buf_addc(out, '<');
 	for (p = c; *p; p++) {
 		if (*p != '<' && *p != '>' && *p != ' ')
@@ -475,6 +483,20 @@ provider_mime_part(struct buf *out, const char *boundary, const char *type,
 		buf_adds(out, "\r\n");
 }
 
+char *
+provider_message_id(const char *id)
+{
+	char *c = provider_clean(id), *p, *mid;
+
+	for (p = c; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+			*p = '_';
+	}
+	mid = xasprintf("<%s@nudge>", c);
+	free(c);
+	return mid;
+}
+
 void
 provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
 {
@@ -483,6 +505,7 @@ provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
 	int64_t secs = now_ms / 1000, day = secs / 86400, rem = secs % 86400;
 	int64_t z, era, doe, yoe, doy, mp, y, d, mo;
 	char *id, *p, boundary[64];
+	size_t idlen;
 	int parts = 0;
 
 	/* Civil date from days since the epoch (inverse of provider_days). */
@@ -497,14 +520,12 @@ provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
 	y = yoe + era * 400 + (mo <= 2);
 
 	/* Ids are ours and simple; still, keep Message-ID and boundary safe. */
-	id = provider_mime_clean(m->id);
-	for (p = id; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
-			*p = '_';
-	}
-	snprintf(boundary, sizeof boundary, "=_nudge_%.40s", id);
+	id = provider_message_id(m->id);
+	idlen = strlen(id) - strlen("<@nudge>");
+	snprintf(boundary, sizeof boundary, "=_nudge_%.*s",
+	    (int)(idlen > 40 ? 40 : idlen), id + 1);
 
-	buf_printf(out, "Message-ID: <%s@nudge>\r\n", id);
+	buf_printf(out, "Message-ID: %s\r\n", id);
 	buf_printf(out, "Date: %.3s, %02d %.3s %04d %02d:%02d:%02d +0000\r\n",
 	    days + 3 * (int)(((day % 7) + 7) % 7), (int)d, months + 3 * (mo - 1),
 	    (int)y, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
@@ -521,7 +542,7 @@ provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
 	if (m->locale != NULL)
 		provider_mime_text(out, "X-Nudge-Locale", m->locale);
 	if (m->unsubscribe_url != NULL && *m->unsubscribe_url != '\0') {
-		p = provider_mime_clean(m->unsubscribe_url);
+		p = provider_clean(m->unsubscribe_url);
 		buf_printf(out, "List-Unsubscribe: <%s>\r\n", p);
 		buf_adds(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
 		free(p);
@@ -540,4 +561,276 @@ provider_mime(const struct message *m, int64_t now_ms, struct buf *out)
 		provider_mime_part(out, boundary, "text/plain", "");
 	buf_printf(out, "--%s--\r\n", boundary);
 	free(id);
+}
+
+/*
+ * Request builders' helpers. What a builder refuses is refused for good
+ * (the caller marks the message permanent), so these only reject what no
+ * retry could fix: a missing setting, an address that is not one, text
+ * that is not UTF-8.
+ */
+
+char *
+provider_url(const char *base, const char *def, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	size_t n;
+
+	if (base == NULL || *base == '\0')
+		base = def;
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	buf_init(&b);
+	buf_add(&b, base, n);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return buf_detach(&b);
+}
+
+int
+provider_utf8_next(const char **sp, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)*sp;
+	uint32_t c, min;
+	int n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		*sp += 1;
+		return 0;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 1;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 2;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 3;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return -1;
+	for (i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return -1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8. */
+	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return -1;
+	*cp = c;
+	*sp += n + 1;
+	return 0;
+}
+
+int
+provider_utf8_valid(const char *s)
+{
+	uint32_t cp;
+
+	if (s == NULL)
+		return 1;
+	while (*s != '\0') {
+		if (provider_utf8_next(&s, &cp) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+provider_header_safe(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+int
+provider_addr_valid(const char *addr)
+{
+	const char *at;
+	size_t n;
+
+	if (addr == NULL || (n = strlen(addr)) < 3 || n > 254 ||
+	    !provider_utf8_valid(addr) || !provider_header_safe(addr))
+		return 0;
+	if (addr[strcspn(addr, " <>()[],;:\\\"")] != '\0')
+		return 0;
+	at = strrchr(addr, '@');
+	return at != NULL && at != addr && at[1] != '\0';
+}
+
+char *
+provider_addr(const char *name, const char *addr)
+{
+	struct buf b;
+	char *c, *p;
+
+	if (name == NULL || *name == '\0')
+		return xstrdup(addr);
+	/* Always quoted: a bare name with a ',' would be a second recipient. */
+	c = provider_clean(name);
+	buf_init(&b);
+	buf_addc(&b, '"');
+	for (p = c; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(&b, '\\');
+		buf_addc(&b, *p);
+	}
+	buf_printf(&b, "\" <%s>", addr);
+	free(c);
+	return buf_detach(&b);
+}
+
+int
+provider_e164(const char *to, char *out, size_t outlen)
+{
+	size_t n;
+
+	if (to == NULL)
+		return -1;
+	if (*to == '+')
+		to++;
+	n = strspn(to, "0123456789");
+	if (to[n] != '\0' || n < 7 || n > 15 || *to == '0' || n + 1 > outlen)
+		return -1;
+	memcpy(out, to, n + 1);
+	return 0;
+}
+
+int
+provider_need(const char *var, const char *value, char **cause)
+{
+	if (value == NULL || *value == '\0') {
+		*cause = xasprintf("%s is empty", var);
+		return -1;
+	}
+	if (!provider_header_safe(value)) {
+		*cause = xasprintf("%s contains a control character", var);
+		return -1;
+	}
+	return 0;
+}
+
+int
+provider_check_email(const char *name, const struct message *m, char **cause)
+{
+	const char *bad = NULL;
+
+	if (!provider_addr_valid(m->to))
+		*cause = xasprintf("%s: recipient address is not valid", name);
+	else if (!provider_addr_valid(m->from))
+		*cause = xasprintf("%s: sender address is not valid", name);
+	else if ((m->text == NULL || *m->text == '\0') &&
+	    (m->html == NULL || *m->html == '\0'))
+		*cause = xasprintf("%s: message has neither text nor html", name);
+	else {
+		if (!provider_utf8_valid(m->subject))
+			bad = "subject";
+		else if (!provider_utf8_valid(m->text))
+			bad = "text";
+		else if (!provider_utf8_valid(m->html))
+			bad = "html";
+		else if (!provider_utf8_valid(m->to_name))
+			bad = "to_name";
+		else if (!provider_utf8_valid(m->from_name))
+			bad = "from_name";
+		else if (!provider_utf8_valid(m->unsubscribe_url) ||
+		    !provider_header_safe(m->unsubscribe_url))
+			bad = "unsubscribe_url";
+		if (bad == NULL)
+			return 0;
+		*cause = xasprintf("%s: %s is not valid UTF-8 text", name, bad);
+	}
+	return -1;
+}
+
+int
+provider_check_sms(const char *name, const struct message *m, char to[16], char **cause)
+{
+	if (provider_e164(m->to, to, 16) != 0)
+		*cause = xasprintf("%s: recipient is not an E.164 number", name);
+	else if (m->text == NULL || *m->text == '\0')
+		*cause = xasprintf("%s: message has no text", name);
+	else if (!provider_utf8_valid(m->text))
+		*cause = xasprintf("%s: text is not valid UTF-8", name);
+	else
+		return 0;
+	return -1;
+}
+
+void
+provider_form_add(struct buf *b, const char *name, const char *value)
+{
+	if (b->len > 0)
+		buf_addc(b, '&');
+	buf_add_urlenc(b, name);
+	buf_addc(b, '=');
+	buf_add_urlenc(b, value != NULL ? value : "");
+}
+
+void
+provider_json_set(struct provider_json *pj, json_t *obj, const char *key,
+    const char *value)
+{
+	json_t *s;
+
+	if (value == NULL)
+		s = json_null();
+	else if ((s = json_string(value)) == NULL) {
+		if (pj->bad == NULL)
+			pj->bad = key;
+		return;
+	}
+	json_object_set_new(obj, key, s);
+}
+
+json_t *
+provider_resp_json(const struct provider_resp *resp)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (resp->body == NULL || resp->body_len == 0)
+		return NULL;
+	root = json_loadb(resp->body, resp->body_len, 0, &jerr);
+	if (root != NULL && !json_is_object(root)) {
+		json_decref(root);
+		root = NULL;
+	}
+	return root;
+}
+
+void
+provider_error(struct provider_result *res, const struct provider_resp *resp,
+    const char *code, const char *text)
+{
+	char t[201], c[41];
+
+	if (text == NULL || *text == '\0')
+		return;
+	provider_sanitize(t, sizeof t, text, strlen(text));
+	if (code != NULL && *code != '\0') {
+		provider_sanitize(c, sizeof c, code, strlen(code));
+		snprintf(res->error, sizeof res->error, "HTTP %ld: %s: %s",
+		    resp->status, c, t);
+	} else
+		snprintf(res->error, sizeof res->error, "HTTP %ld: %s", resp->status, t);
+}
+
+void
+provider_retry_secs(struct provider_result *res, int64_t secs)
+{
+	if (secs <= 0)
+		return;
+	res->retry_after_ms = secs > PROVIDER_RETRY_MAX_MS / 1000 ?
+	    PROVIDER_RETRY_MAX_MS : secs * 1000;
 }

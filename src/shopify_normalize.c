@@ -19,23 +19,12 @@
  * only id and token. They refuse (PLATFORM_INVALID) only a payload without
  * the id that names its subject.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pnorm.h"
 #include "shopify_normalize.h"
 #include "util.h"
-
-/* A string member, or NULL when absent, null, another type or "". */
-static const char *
-shopify_str(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return NULL;
-	return json_string_value(v);
-}
 
 /* The first non-empty string member `key` of the objects given. */
 static const char *
@@ -44,9 +33,9 @@ shopify_str_first(const char *key, const json_t *a, const json_t *b,
 {
 	const char *s;
 
-	if ((s = shopify_str(a, key)) != NULL || (s = shopify_str(b, key)) != NULL)
+	if ((s = pnorm_str(a, key)) != NULL || (s = pnorm_str(b, key)) != NULL)
 		return s;
-	return shopify_str(c, key);
+	return pnorm_str(c, key);
 }
 
 /*
@@ -60,7 +49,7 @@ shopify_str_or_list(const json_t *obj, const char *key, const char *list)
 	json_t *a, *v;
 	size_t i;
 
-	if ((s = shopify_str(obj, key)) != NULL)
+	if ((s = pnorm_str(obj, key)) != NULL)
 		return s;
 	a = json_object_get(obj, list);
 	json_array_foreach(a, i, v) {
@@ -68,50 +57,6 @@ shopify_str_or_list(const json_t *obj, const char *key, const char *list)
 			return json_string_value(v);
 	}
 	return NULL;
-}
-
-static char *
-shopify_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* s trimmed and lower-cased (caller frees); NULL when s is NULL or blank. */
-static char *
-shopify_email(const char *s)
-{
-	const char *e;
-
-	if (s == NULL)
-		return NULL;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	if (e == s)
-		return NULL;
-	return util_lower(xstrndup(s, (size_t)(e - s)));
-}
-
-/* Adds key: s to obj unless s is NULL. */
-static void
-shopify_set_str(json_t *obj, const char *key, const char *s)
-{
-	if (s != NULL)
-		json_object_set_new(obj, key, json_string(s));
-}
-
-/* Adds key: "<id>" (always a string) unless the member is no id. */
-static void
-shopify_set_id(json_t *obj, const char *key, const json_t *v)
-{
-	char *s = nevent_json_id(v);
-
-	if (s != NULL) {
-		json_object_set_new(obj, key, json_string(s));
-		free(s);
-	}
 }
 
 /* Adds key: arr unless it is empty; takes arr either way. */
@@ -154,7 +99,7 @@ shopify_consent(const json_t *consent)
 	static const char *const no[] = {
 		"not_subscribed", "unsubscribed", "pending", "redacted",
 	};
-	const char *state = shopify_str(consent, "state");
+	const char *state = pnorm_str(consent, "state");
 	size_t i;
 
 	if (state == NULL)
@@ -188,8 +133,8 @@ shopify_time(const json_t *obj)
 {
 	int64_t ms;
 
-	if (nevent_parse_time(shopify_str(obj, "updated_at"), &ms) == 0 ||
-	    nevent_parse_time(shopify_str(obj, "created_at"), &ms) == 0)
+	if (nevent_parse_time(pnorm_str(obj, "updated_at"), &ms) == 0 ||
+	    nevent_parse_time(pnorm_str(obj, "created_at"), &ms) == 0)
 		return ms;
 	return 0;
 }
@@ -212,23 +157,23 @@ shopify_item(const json_t *li)
 	json_t *item = json_object(), *img;
 	const char *image;
 
-	shopify_set_str(item, "title", shopify_str(li, "title"));
-	shopify_set_str(item, "variant", shopify_str(li, "variant_title"));
+	pnorm_set_str(item, "title", pnorm_str(li, "title"));
+	pnorm_set_str(item, "variant", pnorm_str(li, "variant_title"));
 	shopify_set_quantity(item, li);
-	shopify_set_str(item, "price", shopify_str(li, "price"));
-	shopify_set_str(item, "sku", shopify_str(li, "sku"));
-	shopify_set_id(item, "product_id", json_object_get(li, "product_id"));
-	shopify_set_id(item, "variant_id", json_object_get(li, "variant_id"));
+	pnorm_set_str(item, "price", pnorm_str(li, "price"));
+	pnorm_set_str(item, "sku", pnorm_str(li, "sku"));
+	pnorm_set_id(item, "product_id", json_object_get(li, "product_id"));
+	pnorm_set_id(item, "variant_id", json_object_get(li, "variant_id"));
 
 	/* Order line items carry no image today; use one if a payload has it. */
 	img = json_object_get(li, "image");
 	if (json_is_object(img))
-		image = shopify_str(img, "src");
+		image = pnorm_str(img, "src");
 	else
-		image = shopify_str(li, "image");
+		image = pnorm_str(li, "image");
 	if (image == NULL)
-		image = shopify_str(li, "image_url");
-	shopify_set_str(item, "image", image);
+		image = pnorm_str(li, "image_url");
+	pnorm_set_str(item, "image", image);
 	return item;
 }
 
@@ -238,8 +183,8 @@ shopify_ship_item(const json_t *li)
 {
 	json_t *item = json_object();
 
-	shopify_set_str(item, "title", shopify_str(li, "title"));
-	shopify_set_str(item, "variant", shopify_str(li, "variant_title"));
+	pnorm_set_str(item, "title", pnorm_str(li, "title"));
+	pnorm_set_str(item, "variant", pnorm_str(li, "variant_title"));
 	shopify_set_quantity(item, li);
 	return item;
 }
@@ -250,7 +195,7 @@ shopify_cart_item(const json_t *li)
 {
 	json_t *item = shopify_item(li);
 
-	shopify_set_str(item, "line_price", shopify_str(li, "line_price"));
+	pnorm_set_str(item, "line_price", pnorm_str(li, "line_price"));
 	return item;
 }
 
@@ -281,7 +226,7 @@ shopify_address(const json_t *addr)
 		return NULL;
 	out = json_object();
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		shopify_set_str(out, keys[i], shopify_str(addr, keys[i]));
+		pnorm_set_str(out, keys[i], pnorm_str(addr, keys[i]));
 	if (json_object_size(out) == 0) {
 		json_decref(out);
 		return NULL;
@@ -310,21 +255,21 @@ shopify_order_read(json_t *o, struct nevent *ev, struct platform_result *res)
 	billing = json_object_get(o, "billing_address");
 	shipping = json_object_get(o, "shipping_address");
 
-	ev->order_name = shopify_dup(shopify_str(o, "name"));
-	ev->checkout_token = shopify_dup(shopify_str(o, "checkout_token"));
+	ev->order_name = pnorm_dup(pnorm_str(o, "name"));
+	ev->checkout_token = pnorm_dup(pnorm_str(o, "checkout_token"));
 	ev->checkout_id = nevent_json_id(json_object_get(o, "checkout_id"));
-	ev->cart_token = shopify_dup(shopify_str(o, "cart_token"));
+	ev->cart_token = pnorm_dup(pnorm_str(o, "cart_token"));
 
-	if ((s = shopify_str(o, "email")) == NULL &&
-	    (s = shopify_str(o, "contact_email")) == NULL)
-		s = shopify_str(customer, "email");
-	ev->email = shopify_email(s);
-	if ((s = shopify_str(o, "phone")) == NULL)
+	if ((s = pnorm_str(o, "email")) == NULL &&
+	    (s = pnorm_str(o, "contact_email")) == NULL)
+		s = pnorm_str(customer, "email");
+	ev->email = pnorm_email(s);
+	if ((s = pnorm_str(o, "phone")) == NULL)
 		s = shopify_str_first("phone", customer, billing, shipping);
-	ev->phone = shopify_dup(s);
-	ev->first_name = shopify_dup(shopify_str_first("first_name", customer,
+	ev->phone = pnorm_dup(s);
+	ev->first_name = pnorm_dup(shopify_str_first("first_name", customer,
 	    billing, shipping));
-	ev->locale = shopify_dup(shopify_str(o, "customer_locale"));
+	ev->locale = pnorm_dup(pnorm_str(o, "customer_locale"));
 
 	ev->consent_email = shopify_consent_or(json_object_get(customer,
 	    "email_marketing_consent"), json_object_get(o, "buyer_accepts_marketing"));
@@ -334,22 +279,22 @@ shopify_order_read(json_t *o, struct nevent *ev, struct platform_result *res)
 
 	ctx = json_object();
 	json_object_set_new(ctx, "id", json_string(ev->order_id));
-	shopify_set_str(ctx, "name", ev->order_name);
-	shopify_set_id(ctx, "number", json_object_get(o, "order_number"));
+	pnorm_set_str(ctx, "name", ev->order_name);
+	pnorm_set_id(ctx, "number", json_object_get(o, "order_number"));
 	/* Shop currency and shop-currency totals, even when presented in another. */
-	shopify_set_str(ctx, "currency", shopify_str(o, "currency"));
-	shopify_set_str(ctx, "total", shopify_str(o, "total_price"));
-	shopify_set_str(ctx, "subtotal", shopify_str(o, "subtotal_price"));
-	shopify_set_str(ctx, "status_url", shopify_str(o, "order_status_url"));
-	shopify_set_str(ctx, "created_at", shopify_str(o, "created_at"));
-	shopify_set_str(ctx, "email", ev->email);
-	shopify_set_str(ctx, "phone", ev->phone);
-	shopify_set_str(ctx, "first_name", ev->first_name);
-	shopify_set_str(ctx, "last_name", shopify_str_first("last_name",
+	pnorm_set_str(ctx, "currency", pnorm_str(o, "currency"));
+	pnorm_set_str(ctx, "total", pnorm_str(o, "total_price"));
+	pnorm_set_str(ctx, "subtotal", pnorm_str(o, "subtotal_price"));
+	pnorm_set_str(ctx, "status_url", pnorm_str(o, "order_status_url"));
+	pnorm_set_str(ctx, "created_at", pnorm_str(o, "created_at"));
+	pnorm_set_str(ctx, "email", ev->email);
+	pnorm_set_str(ctx, "phone", ev->phone);
+	pnorm_set_str(ctx, "first_name", ev->first_name);
+	pnorm_set_str(ctx, "last_name", shopify_str_first("last_name",
 	    customer, billing, shipping));
-	shopify_set_str(ctx, "locale", ev->locale);
-	shopify_set_str(ctx, "checkout_token", ev->checkout_token);
-	shopify_set_str(ctx, "cart_token", ev->cart_token);
+	pnorm_set_str(ctx, "locale", ev->locale);
+	pnorm_set_str(ctx, "checkout_token", ev->checkout_token);
+	pnorm_set_str(ctx, "cart_token", ev->cart_token);
 	/* Always an array, possibly empty: order templates loop over it. */
 	json_object_set_new(ctx, "items", shopify_items(o, shopify_item));
 	if ((v = shopify_address(shipping)) != NULL)
@@ -371,7 +316,7 @@ shopify_order_cancelled(json_t *o, struct nevent *ev, struct platform_result *re
 {
 	if (shopify_order_read(o, ev, res) != 0)
 		return -1;
-	ev->status = shopify_dup(shopify_str(o, "cancel_reason"));
+	ev->status = pnorm_dup(pnorm_str(o, "cancel_reason"));
 	return 0;
 }
 
@@ -444,12 +389,12 @@ shopify_ship_ctx(const struct nevent *ev, const json_t *o)
 	json_t *ctx = json_object();
 
 	json_object_set_new(ctx, "order_id", json_string(ev->order_id));
-	shopify_set_str(ctx, "order_name", ev->order_name);
-	shopify_set_str(ctx, "fulfillment_id", ev->fulfillment_id);
-	shopify_set_str(ctx, "status", ev->status);
-	shopify_set_str(ctx, "estimated_delivery_at",
-	    shopify_str(o, "estimated_delivery_at"));
-	shopify_set_str(ctx, "happened_at", shopify_str(o, "happened_at"));
+	pnorm_set_str(ctx, "order_name", ev->order_name);
+	pnorm_set_str(ctx, "fulfillment_id", ev->fulfillment_id);
+	pnorm_set_str(ctx, "status", ev->status);
+	pnorm_set_str(ctx, "estimated_delivery_at",
+	    pnorm_str(o, "estimated_delivery_at"));
+	pnorm_set_str(ctx, "happened_at", pnorm_str(o, "happened_at"));
 	return ctx;
 }
 
@@ -457,8 +402,9 @@ shopify_ship_ctx(const struct nevent *ev, const json_t *o)
  * fulfillments/create and fulfillments/update. The fulfillment's own
  * status says whether it stands (cancelled, failure and error: it will not
  * arrive); shipment_status, the latest carrier event, says how far it got,
- * and is null until the carrier reports. ev->status is shipment_status,
- * else the fulfillment status ("success").
+ * and is null until the carrier reports. ev->status is the fulfillment
+ * status when that failed, else shipment_status, else the fulfillment
+ * status ("success").
  */
 int
 shopify_fulfillment(json_t *o, struct nevent *ev, struct platform_result *res)
@@ -471,27 +417,35 @@ shopify_fulfillment(json_t *o, struct nevent *ev, struct platform_result *res)
 		return -1;
 	}
 	ev->fulfillment_id = nevent_json_id(json_object_get(o, "id"));
-	ev->order_name = shopify_order_name_of(shopify_str(o, "name"));
-	fstatus = shopify_str(o, "status");
-	sstatus = shopify_str(o, "shipment_status");
-	ev->status = shopify_dup(sstatus != NULL ? sstatus : fstatus);
-	if (shopify_fulfillment_failed(fstatus))
+	ev->order_name = shopify_order_name_of(pnorm_str(o, "name"));
+	fstatus = pnorm_str(o, "status");
+	sstatus = pnorm_str(o, "shipment_status");
+	if (shopify_fulfillment_failed(fstatus)) {
 		ev->kind = EVENT_SHIPMENT_FAILED;
-	else
+		ev->status = xstrdup(fstatus);
+	} else if (sstatus == NULL && fstatus != NULL &&
+	    (strcmp(fstatus, "pending") == 0 || strcmp(fstatus, "open") == 0)) {
+		/* a fulfillment service accepted it; nothing has shipped yet */
+		platform_result_set(res, PLATFORM_IGNORE, "fulfillment not shipped yet (status %s)",
+		    fstatus);
+		return -1;
+	} else {
 		ev->kind = shopify_shipment_kind(sstatus);
+		ev->status = pnorm_dup(sstatus != NULL ? sstatus : fstatus);
+	}
 
 	/* Webhook deliveries carry the buyer's address; REST reads may not. */
 	dest = json_object_get(o, "destination");
-	ev->email = shopify_email(shopify_str(o, "email"));
-	ev->phone = shopify_dup(shopify_str(dest, "phone"));
-	ev->first_name = shopify_dup(shopify_str(dest, "first_name"));
+	ev->email = pnorm_email(pnorm_str(o, "email"));
+	ev->phone = pnorm_dup(pnorm_str(dest, "phone"));
+	ev->first_name = pnorm_dup(pnorm_str(dest, "first_name"));
 	ev->occurred_ms = shopify_time(o);
 
 	ctx = shopify_ship_ctx(ev, o);
-	shopify_set_str(ctx, "tracking_company", shopify_str(o, "tracking_company"));
-	shopify_set_str(ctx, "tracking_number",
+	pnorm_set_str(ctx, "tracking_company", pnorm_str(o, "tracking_company"));
+	pnorm_set_str(ctx, "tracking_number",
 	    shopify_str_or_list(o, "tracking_number", "tracking_numbers"));
-	shopify_set_str(ctx, "tracking_url",
+	pnorm_set_str(ctx, "tracking_url",
 	    shopify_str_or_list(o, "tracking_url", "tracking_urls"));
 	shopify_set_array(ctx, "items", shopify_items(o, shopify_ship_item));
 	ev->ctx = ctx;
@@ -514,22 +468,22 @@ shopify_fulfillment_event(json_t *o, struct nevent *ev, struct platform_result *
 		    "fulfillment event has no order_id");
 		return -1;
 	}
-	if ((ev->status = shopify_dup(shopify_str(o, "status"))) == NULL) {
+	if ((ev->status = pnorm_dup(pnorm_str(o, "status"))) == NULL) {
 		platform_result_set(res, PLATFORM_INVALID,
 		    "fulfillment event has no status");
 		return -1;
 	}
 	ev->fulfillment_id = nevent_json_id(json_object_get(o, "fulfillment_id"));
 	ev->kind = shopify_shipment_kind(ev->status);
-	if (nevent_parse_time(shopify_str(o, "happened_at"), &ms) == 0)
+	if (nevent_parse_time(pnorm_str(o, "happened_at"), &ms) == 0)
 		ev->occurred_ms = ms;
 	else
 		ev->occurred_ms = shopify_time(o);
 
 	ctx = shopify_ship_ctx(ev, o);
-	shopify_set_str(ctx, "message", shopify_str(o, "message"));
-	shopify_set_str(ctx, "city", shopify_str(o, "city"));
-	shopify_set_str(ctx, "country", shopify_str(o, "country"));
+	pnorm_set_str(ctx, "message", pnorm_str(o, "message"));
+	pnorm_set_str(ctx, "city", pnorm_str(o, "city"));
+	pnorm_set_str(ctx, "country", pnorm_str(o, "country"));
 	ev->ctx = ctx;
 	return 0;
 }
@@ -550,24 +504,24 @@ shopify_checkout_read(json_t *o, struct nevent *ev, struct platform_result *res)
 	billing = json_object_get(o, "billing_address");
 	shipping = json_object_get(o, "shipping_address");
 
-	ev->checkout_token = shopify_dup(shopify_str(o, "token"));
+	ev->checkout_token = pnorm_dup(pnorm_str(o, "token"));
 	ev->checkout_id = nevent_json_id(json_object_get(o, "id"));
 	if (ev->checkout_token == NULL && ev->checkout_id == NULL) {
 		platform_result_set(res, PLATFORM_INVALID, "checkout has no token or id");
 		return -1;
 	}
-	ev->cart_token = shopify_dup(shopify_str(o, "cart_token"));
+	ev->cart_token = pnorm_dup(pnorm_str(o, "cart_token"));
 
-	if ((s = shopify_str(o, "email")) == NULL)
-		s = shopify_str(customer, "email");
-	ev->email = shopify_email(s);
-	if ((s = shopify_str(o, "phone")) == NULL &&
-	    (s = shopify_str(o, "sms_marketing_phone")) == NULL)
+	if ((s = pnorm_str(o, "email")) == NULL)
+		s = pnorm_str(customer, "email");
+	ev->email = pnorm_email(s);
+	if ((s = pnorm_str(o, "phone")) == NULL &&
+	    (s = pnorm_str(o, "sms_marketing_phone")) == NULL)
 		s = shopify_str_first("phone", customer, billing, shipping);
-	ev->phone = shopify_dup(s);
-	ev->first_name = shopify_dup(shopify_str_first("first_name", customer,
+	ev->phone = pnorm_dup(s);
+	ev->first_name = pnorm_dup(shopify_str_first("first_name", customer,
 	    billing, shipping));
-	ev->locale = shopify_dup(shopify_str(o, "customer_locale"));
+	ev->locale = pnorm_dup(pnorm_str(o, "customer_locale"));
 	ev->consent_email = shopify_consent_or(json_object_get(customer,
 	    "email_marketing_consent"), json_object_get(o, "buyer_accepts_marketing"));
 	ev->consent_sms = shopify_consent_or(json_object_get(customer,
@@ -576,20 +530,20 @@ shopify_checkout_read(json_t *o, struct nevent *ev, struct platform_result *res)
 	ev->occurred_ms = shopify_time(o);
 
 	ctx = json_object();
-	shopify_set_str(ctx, "token", ev->checkout_token);
-	shopify_set_str(ctx, "checkout_id", ev->checkout_id);
-	shopify_set_str(ctx, "cart_token", ev->cart_token);
-	shopify_set_str(ctx, "email", ev->email);
-	shopify_set_str(ctx, "phone", ev->phone);
-	shopify_set_str(ctx, "first_name", ev->first_name);
-	shopify_set_str(ctx, "last_name", shopify_str_first("last_name",
+	pnorm_set_str(ctx, "token", ev->checkout_token);
+	pnorm_set_str(ctx, "checkout_id", ev->checkout_id);
+	pnorm_set_str(ctx, "cart_token", ev->cart_token);
+	pnorm_set_str(ctx, "email", ev->email);
+	pnorm_set_str(ctx, "phone", ev->phone);
+	pnorm_set_str(ctx, "first_name", ev->first_name);
+	pnorm_set_str(ctx, "last_name", shopify_str_first("last_name",
 	    customer, billing, shipping));
-	shopify_set_str(ctx, "locale", ev->locale);
-	shopify_set_str(ctx, "currency", shopify_str(o, "currency"));
-	shopify_set_str(ctx, "total", shopify_str(o, "total_price"));
-	shopify_set_str(ctx, "subtotal", shopify_str(o, "subtotal_price"));
-	shopify_set_str(ctx, "url", shopify_str(o, "abandoned_checkout_url"));
-	shopify_set_str(ctx, "updated_at", shopify_str(o, "updated_at"));
+	pnorm_set_str(ctx, "locale", ev->locale);
+	pnorm_set_str(ctx, "currency", pnorm_str(o, "currency"));
+	pnorm_set_str(ctx, "total", pnorm_str(o, "total_price"));
+	pnorm_set_str(ctx, "subtotal", pnorm_str(o, "subtotal_price"));
+	pnorm_set_str(ctx, "url", pnorm_str(o, "abandoned_checkout_url"));
+	pnorm_set_str(ctx, "updated_at", pnorm_str(o, "updated_at"));
 	shopify_set_array(ctx, "items", shopify_items(o, shopify_cart_item));
 	ev->ctx = ctx;
 	return 0;
@@ -605,8 +559,8 @@ shopify_checkout(json_t *o, struct nevent *ev, struct platform_result *res)
 {
 	if (shopify_checkout_read(o, ev, res) != 0)
 		return -1;
-	if (shopify_str(o, "completed_at") != NULL ||
-	    shopify_str(o, "closed_at") != NULL)
+	if (pnorm_str(o, "completed_at") != NULL ||
+	    pnorm_str(o, "closed_at") != NULL)
 		ev->kind = EVENT_CART_CLOSED;
 	else if (ev->email == NULL && ev->phone == NULL) {
 		platform_result_set(res, PLATFORM_IGNORE, "checkout has no contact");
@@ -640,15 +594,15 @@ shopify_customer_request(json_t *o, struct nevent *ev,
 	char *id;
 
 	id = nevent_json_id(json_object_get(customer, "id"));
-	ev->email = shopify_email(shopify_str(customer, "email"));
-	ev->phone = shopify_dup(shopify_str(customer, "phone"));
+	ev->email = pnorm_email(pnorm_str(customer, "email"));
+	ev->phone = pnorm_dup(pnorm_str(customer, "phone"));
 	if (id == NULL && ev->email == NULL && ev->phone == NULL) {
 		platform_result_set(res, PLATFORM_INVALID,
 		    "request names no customer id, e-mail or phone");
 		return -1;
 	}
 	ctx = json_object();
-	shopify_set_str(ctx, "customer_id", id);
+	pnorm_set_str(ctx, "customer_id", id);
 	shopify_set_array(ctx, "orders", shopify_ids(json_object_get(o, orders_key)));
 	ev->ctx = ctx;
 	free(id);
@@ -666,7 +620,7 @@ shopify_data_request(json_t *o, struct nevent *ev, struct platform_result *res)
 {
 	if (shopify_customer_request(o, ev, res, "orders_requested") != 0)
 		return -1;
-	shopify_set_id(ev->ctx, "data_request_id",
+	pnorm_set_id(ev->ctx, "data_request_id",
 	    json_object_get(json_object_get(o, "data_request"), "id"));
 	return 0;
 }
@@ -677,6 +631,6 @@ shopify_shop_redact(json_t *o, struct nevent *ev, struct platform_result *res)
 {
 	(void)res;
 	ev->ctx = json_object();
-	shopify_set_id(ev->ctx, "shop_id", json_object_get(o, "shop_id"));
+	pnorm_set_id(ev->ctx, "shop_id", json_object_get(o, "shop_id"));
 	return 0;
 }

@@ -33,9 +33,10 @@ static const char *store_texts[STORE__NSCRIPTS] = {
 	[STORE_ACK] = lua_ack,
 	[STORE_EXPORT] = lua_export,
 	[STORE_ERASE_SHOP] = lua_erase_shop,
+	[STORE_REPLAY] = lua_replay,
 };
 static const char *store_names[STORE__NSCRIPTS] = {
-	"apply", "claim", "ack", "export", "erase_shop",
+	"apply", "claim", "ack", "export", "erase_shop", "replay",
 };
 
 struct store {
@@ -277,13 +278,16 @@ store_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int
-store_parse_url(struct store *st, const char *url, char **cause)
+int
+store_parse_url(const char *url, char **hostp, int *portp, char **passwordp, int *dbp,
+    char **cause)
 {
 	const char *p = url + strlen("redis://");
 	const char *at, *colon, *slash, *hostend;
-	char *end;
+	char *end, *host;
+	int port = 6379, db = 0;
 
+	*passwordp = NULL;
 	if (strncmp(url, "redis://", 8) != 0) {
 		*cause = xasprintf("NUDGE_REDIS_URL: must start with redis://");
 		return -1;
@@ -292,37 +296,44 @@ store_parse_url(struct store *st, const char *url, char **cause)
 		const char *pw = memchr(p, ':', (size_t)(at - p));
 
 		pw = pw ? pw + 1 : p;
-		st->password = xstrndup(pw, (size_t)(at - pw));
+		*passwordp = xstrndup(pw, (size_t)(at - pw));
 		p = at + 1;
 	}
 	slash = strchr(p, '/');
 	hostend = slash ? slash : p + strlen(p);
 	colon = memchr(p, ':', (size_t)(hostend - p));
-	st->host = xstrndup(p, (size_t)((colon ? colon : hostend) - p));
-	if (*st->host == '\0') {
-		free(st->host);
-		st->host = xstrdup("127.0.0.1");
+	host = xstrndup(p, (size_t)((colon ? colon : hostend) - p));
+	if (*host == '\0') {
+		free(host);
+		host = xstrdup("127.0.0.1");
 	}
-	st->port = 6379;
 	if (colon) {
-		long port = strtol(colon + 1, &end, 10);
+		long v = strtol(colon + 1, &end, 10);
 
-		if (end != hostend || port < 1 || port > 65535) {
+		if (end != hostend || v < 1 || v > 65535) {
 			*cause = xasprintf("NUDGE_REDIS_URL: bad port");
-			return -1;
+			goto fail;
 		}
-		st->port = (int)port;
+		port = (int)v;
 	}
 	if (slash && slash[1] != '\0') {
-		long db = strtol(slash + 1, &end, 10);
+		long v = strtol(slash + 1, &end, 10);
 
-		if (*end != '\0' || db < 0 || db > 10000) {
+		if (*end != '\0' || v < 0 || v > 10000) {
 			*cause = xasprintf("NUDGE_REDIS_URL: bad database number");
-			return -1;
+			goto fail;
 		}
-		st->db = (int)db;
+		db = (int)v;
 	}
+	*hostp = host;
+	*portp = port;
+	*dbp = db;
 	return 0;
+fail:
+	free(host);
+	free(*passwordp);
+	*passwordp = NULL;
+	return -1;
 }
 
 struct store *
@@ -331,9 +342,7 @@ store_new(struct event_base *base, const char *url, long timeout_ms, char **caus
 	struct store *st = xcalloc(1, sizeof *st);
 	struct timeval tv = { 0, 250 * 1000 };
 
-	if (store_parse_url(st, url, cause) == -1) {
-		free(st->host);
-		free(st->password);
+	if (store_parse_url(url, &st->host, &st->port, &st->password, &st->db, cause) == -1) {
 		free(st);
 		return NULL;
 	}

@@ -19,7 +19,12 @@ usage(FILE *fp)
 	    "                                   as Shopify and WooCommerce send it\n"
 	    "  nudgectl flows check FILE        validate a flows file (and the templates it names)\n"
 	    "  nudgectl flows plan EVENT.json   print what an event (generic format) would do\n"
-	    "  nudgectl help                    this text\n", NUDGE_VERSION);
+	    "  nudgectl status [--json]         due, in flight, dead, counters, pending by step\n"
+	    "  nudgectl dead list [--limit N]   dead-lettered messages with their last error\n"
+	    "  nudgectl dead replay ID|--all    send dead messages again\n"
+	    "  nudgectl timeline SHOP EMAIL     what happened to a customer's messages\n"
+	    "  nudgectl help                    this text\n\n"
+	    "Commands that read Redis use NUDGE_REDIS_URL, NUDGE_KEY_PREFIX and NUDGE_PARTITIONS.\n", NUDGE_VERSION);
 }
 
 int
@@ -38,6 +43,12 @@ main(int argc, char **argv)
 		return ctl_sign(argc - 1, argv + 1);
 	if (strcmp(argv[1], "flows") == 0)
 		return ctl_flows(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return ctl_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dead") == 0)
+		return ctl_dead(argc - 1, argv + 1);
+	if (strcmp(argv[1], "timeline") == 0)
+		return ctl_timeline(argc - 1, argv + 1);
 	fprintf(stderr, "nudgectl: unknown command %s\n\n", argv[1]);
 	usage(stderr);
 	return 2;

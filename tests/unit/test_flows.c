@@ -207,6 +207,118 @@ test_plan_exit_and_errors(void **state)
 	flows_free(fl);
 }
 
+static const char *lifecycle_json =
+    "{\"flows\":["
+    "{\"name\":\"shipping\",\"trigger\":[\"order_shipped\"],\"per_fulfillment\":true,"
+    " \"exit\":[\"order_delivered\",\"order_cancelled\"],"
+    " \"steps\":[{\"name\":\"shipped\",\"template\":\"shipping_update\"}]},"
+    "{\"name\":\"delivered\",\"trigger\":[\"order_delivered\"],\"exit\":[\"order_cancelled\"],"
+    " \"fallback\":{\"after\":\"order_shipped\",\"delay\":\"7d\"},"
+    " \"steps\":[{\"name\":\"confirmation\",\"template\":\"d\",\"skip_on_fallback\":true},"
+    "            {\"name\":\"review\",\"delay\":\"7d\",\"template\":\"r\"}]},"
+    "{\"name\":\"cart\",\"trigger\":[\"cart_abandoned\"],\"subject\":\"checkout\","
+    " \"exit\":[\"order_placed\",\"cart_closed\"],\"reentry\":\"reschedule\","
+    " \"steps\":[{\"name\":\"r1\",\"delay\":\"24h\",\"template\":\"c1\"},"
+    "            {\"name\":\"r2\",\"delay\":\"48h\",\"template\":\"c2\"}]}"
+    "]}";
+
+static void
+test_plan_lifecycle(void **state)
+{
+	struct flows *fl;
+	struct nevent ev;
+	struct plan p, q;
+	char *cause = NULL;
+	const int64_t now = 1700000000000LL, day = 86400000LL;
+
+	(void)state;
+	if (flows_load_str(lifecycle_json, "t", &fl, &cause) == -1)
+		fail_msg("%s", cause);
+
+	/* shipped: the shipping update now, and the delivered flow by fallback */
+	order_event(&ev, "7", NULL);
+	ev.kind = EVENT_ORDER_SHIPPED;
+	ev.fulfillment_id = xstrdup("55");
+	assert_int_equal(flows_plan(fl, &ev, now, 1, &p, &cause), 0);
+	assert_int_equal(p.nmsgs, 2);
+	assert_string_equal(p.msgs[0].flow->name, "shipping");
+	assert_int_equal(p.msgs[0].due_ms, now);
+	assert_string_equal(p.msgs[1].step->name, "review");	/* confirmation skipped */
+	assert_int_equal(p.msgs[1].due_ms, now + 14 * day);
+	assert_int_equal(p.msgs[1].move, 0);
+	assert_string_equal(p.ctxs[0].part, "ship");
+
+	/* delivered: cancels pending shipping updates, pulls the review earlier */
+	ev.kind = EVENT_ORDER_DELIVERED;
+	assert_int_equal(flows_plan(fl, &ev, now + day, 1, &q, &cause), 0);
+	assert_int_equal(q.ncancels, 1);
+	assert_string_equal(q.cancels[0].flow, "shipping");
+	assert_int_equal(q.cancels[0].close, 1);
+	assert_int_equal(q.nmsgs, 2);
+	assert_string_equal(q.msgs[1].id, p.msgs[1].id);	/* the same review */
+	assert_int_equal(q.msgs[1].due_ms, now + day + 7 * day);
+	assert_int_equal(q.msgs[1].move, 1);
+	assert_string_equal(q.ctxs[0].part, "ship_delivered");
+	plan_free(&p);
+	plan_free(&q);
+	nevent_free(&ev);
+
+	/* an abandoned cart: reminders from the last update, aliases kept */
+	nevent_init(&ev);
+	ev.kind = EVENT_CART_ABANDONED;
+	ev.shop = shops_find(test_shops, "demo.myshopify.com");
+	ev.email = xstrdup("anna@example.gr");
+	ev.checkout_token = xstrdup("tok");
+	ev.checkout_id = xstrdup("901414060");
+	ev.cart_token = xstrdup("ct1");
+	ev.occurred_ms = now - 3600000;
+	ev.ctx = json_pack("{s:s}", "token", "tok");
+	assert_int_equal(flows_plan(fl, &ev, now, 1, &p, &cause), 0);
+	assert_int_equal(p.nmsgs, 2);
+	assert_string_equal(p.msgs[0].subject, "k:tok");
+	assert_int_equal(p.msgs[0].due_ms, now - 3600000 + day);
+	assert_int_equal(p.msgs[0].move, 1);
+	assert_int_equal(p.naliases, 1);
+	assert_string_equal(p.aliases[0].checkout_id, "901414060");
+	plan_free(&p);
+
+	/* a closed checkout: cancel and close the cart flow of its own subject */
+	ev.kind = EVENT_CART_CLOSED;
+	assert_int_equal(flows_plan(fl, &ev, now, 1, &p, &cause), 0);
+	assert_int_equal(p.nmsgs, 0);
+	assert_int_equal(p.ncancels, 1);
+	assert_string_equal(p.cancels[0].subject, "k:tok");
+	plan_free(&p);
+	nevent_free(&ev);
+
+	/* an order closes its cart, found by whatever keys it carries */
+	order_event(&ev, "8", NULL);
+	ev.checkout_id = xstrdup("901414060");
+	assert_int_equal(flows_plan(fl, &ev, now, 1, &p, &cause), 0);
+	assert_int_equal(p.ncancels, 1);
+	assert_null(p.cancels[0].subject);
+	assert_null(p.cancels[0].token);
+	assert_string_equal(p.cancels[0].checkout_id, "901414060");
+	assert_string_equal(p.cancels[0].flow, "cart");
+	plan_free(&p);
+	nevent_free(&ev);
+
+	/* privacy: a redact plans an erase of the customer and the named orders */
+	nevent_init(&ev);
+	ev.kind = EVENT_CUSTOMER_REDACT;
+	ev.shop = shops_find(test_shops, "demo.myshopify.com");
+	ev.email = xstrdup("anna@example.gr");
+	ev.ctx = json_pack("{s:[s,s]}", "orders", "299938", "820982911946154508");
+	assert_int_equal(flows_plan(fl, &ev, now, 1, &p, &cause), 0);
+	assert_int_equal(p.erase, PLAN_ERASE_CUSTOMER);
+	assert_int_equal(p.nerase_subjects, 2);
+	assert_string_equal(p.erase_subjects[1], "o:820982911946154508");
+	assert_int_equal(p.nmsgs, 0);
+	plan_free(&p);
+	nevent_free(&ev);
+	flows_free(fl);
+}
+
 int
 main(void)
 {
@@ -215,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_plan_order),
 		cmocka_unit_test(test_plan_exit_and_errors),
+		cmocka_unit_test(test_plan_lifecycle),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

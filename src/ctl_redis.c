@@ -1,0 +1,101 @@
+/*
+ * ctl_redis: synchronous Redis for nudgectl.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_redis.h"
+#include "util.h"
+
+int
+ctl_open(struct ctl *x)
+{
+	struct timeval tv = { 5, 0 };
+	char *host = NULL, *password = NULL, *cause = NULL;
+	int port, db;
+	redisReply *r;
+
+	memset(x, 0, sizeof *x);
+	if (config_load(&x->cfg, CONFIG_CTL, &cause) == -1 ||
+	    store_parse_url(x->cfg.redis_url, &host, &port, &password, &db, &cause) == -1) {
+		fprintf(stderr, "nudgectl: invalid configuration: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	x->c = redisConnectWithTimeout(host, port, tv);
+	if (x->c == NULL || x->c->err) {
+		fprintf(stderr, "nudgectl: cannot connect to redis at %s:%d: %s\n", host, port,
+		    x->c ? x->c->errstr : "out of memory");
+		free(host);
+		free(password);
+		return -1;
+	}
+	redisSetTimeout(x->c, tv);
+	free(host);
+	if (password != NULL) {
+		r = redisCommand(x->c, "AUTH %s", password);
+		free(password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "nudgectl: redis AUTH failed\n");
+			freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	if (db != 0) {
+		r = redisCommand(x->c, "SELECT %d", db);
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+void
+ctl_close(struct ctl *x)
+{
+	if (x->c != NULL)
+		redisFree(x->c);
+	config_free(&x->cfg);
+}
+
+redisReply *
+ctl_cmd(struct ctl *x, const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = redisvCommand(x->c, fmt, ap);
+	va_end(ap);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "nudgectl: redis: %s\n", r ? r->str : x->c->errstr);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+redisReply *
+ctl_script(struct ctl *x, enum store_script s, int nkeys, int argc, const char **argv)
+{
+	const char **av = xcalloc((size_t)argc + 3, sizeof *av);
+	char nk[16];
+	redisReply *r;
+	int i;
+
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	av[0] = "EVAL";
+	av[1] = store_script_text(s);
+	av[2] = nk;
+	for (i = 0; i < argc; i++)
+		av[i + 3] = argv[i];
+	r = redisCommandArgv(x->c, argc + 3, av, NULL);
+	free(av);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "nudgectl: redis: %s\n", r ? r->str : x->c->errstr);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
