@@ -23,12 +23,14 @@ struct composed {
 	int	 missing;	/* template variables not found */
 };
 
-/*
- * Renders m. 0; -1 with *cause when it can never be sent as it is (no
- * recipient, no template in any locale): the caller dead-letters it; -2
- * with *cause when the subject's context has not arrived yet (a shipment
- * webhook came before its order): the caller tries again later.
- */
+enum compose_status {
+	COMPOSE_OK = 0,
+	COMPOSE_BROKEN = -1,	/* can never be sent as configured (no template): dead letter */
+	COMPOSE_LATER = -2,	/* the subject's context has not arrived yet: try again later */
+	COMPOSE_SKIP = -3,	/* nothing to send to (no phone for an SMS step): skip */
+};
+
+/* Renders m. COMPOSE_OK, or another status with *cause. */
 int	compose_message(const struct templates *, const struct config *, const struct shop *,
 	    const struct sched_msg *m, struct composed *out, char **cause);
 /* The context templates see (documented in docs/templates.md). Caller decrefs. */

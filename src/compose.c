@@ -127,11 +127,11 @@ compose_message(const struct templates *t, const struct config *cfg, const struc
 	    json_object_get(m->ctx, "cart") == NULL) {
 		*cause = xasprintf("the %s's contact details have not arrived yet", m->subject[0] == 'k' ?
 		    "checkout" : "order");
-		return -2;
+		return COMPOSE_LATER;
 	}
 	if (to == NULL) {
-		*cause = xasprintf("no %s address for this customer", sms ? "phone" : "e-mail");
-		return -1;
+		*cause = xasprintf("no %s for this customer", sms ? "phone number" : "e-mail address");
+		return COMPOSE_SKIP;
 	}
 	out->to = xstrdup(to);
 	if ((p = (char *)compose_pick(m->ctx, "first_name")) != NULL)
@@ -168,11 +168,11 @@ compose_message(const struct templates *t, const struct config *cfg, const struc
 	}
 	out->locale = xstrdup(used ? used : "en");
 	json_decref(ctx);
-	return 0;
+	return COMPOSE_OK;
 fail:
 	json_decref(ctx);
 	compose_free(out);
-	return -1;
+	return COMPOSE_BROKEN;
 }
 
 void

@@ -129,8 +129,7 @@ plan_add_alias(struct plan *p, const char *subject, const struct nevent *ev)
 {
 	struct plan_alias *a;
 
-	if (ev->checkout_id == NULL && ev->cart_token == NULL)
-		return;
+	/* even without ids: the customer's membership lets an order find the cart */
 	p->aliases = xrealloc(p->aliases, (p->naliases + 1) * sizeof *p->aliases);
 	a = &p->aliases[p->naliases++];
 	a->subject = xstrdup(subject);

@@ -436,6 +436,32 @@ woo_tracking(const json_t *o)
 }
 
 /*
+ * A completed order ships whole, so "your parcel holds" is every line:
+ * ctx.items of {title, quantity}, left out when the order has none.
+ */
+static void
+woo_ship_items(json_t *ctx, const json_t *o)
+{
+	json_t *items = json_array(), *item, *li, *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "line_items"), i, li) {
+		if (!json_is_object(li))
+			continue;
+		item = json_object();
+		pnorm_set_str(item, "title", pnorm_str(li, "name"));
+		if (json_is_integer(v = json_object_get(li, "quantity")))
+			json_object_set_new(item, "quantity",
+			    json_integer(json_integer_value(v)));
+		json_array_append_new(items, item);
+	}
+	if (json_array_size(items) > 0)
+		json_object_set_new(ctx, "items", items);
+	else
+		json_decref(items);
+}
+
+/*
  * The ship part of the context. Contact fields are added so that a
  * shipping message can be addressed even when the order was placed before
  * the shop was connected (no order part stored).
@@ -444,11 +470,9 @@ static json_t *
 woo_ship_ctx(const json_t *o, const struct nevent *ev)
 {
 	json_t *ctx = json_object(), *t = woo_tracking(o), *shipped;
-	json_t *items, *item, *li, *v;
 	const char *company;
 	char iso[PNORM_TIME_MAX];
 	int64_t ms;
-	size_t i;
 
 	json_object_set_new(ctx, "order_id", json_string(ev->order_id));
 	pnorm_set_str(ctx, "order_name", ev->order_name);
@@ -479,23 +503,7 @@ woo_ship_ctx(const json_t *o, const struct nevent *ev)
 	pnorm_set_str(ctx, "phone", ev->phone);
 	pnorm_set_str(ctx, "first_name", ev->first_name);
 	pnorm_set_str(ctx, "locale", ev->locale);
-
-	/* A completed order ships whole: "your parcel holds" is every line. */
-	items = json_array();
-	json_array_foreach(json_object_get(o, "line_items"), i, li) {
-		if (!json_is_object(li))
-			continue;
-		item = json_object();
-		pnorm_set_str(item, "title", pnorm_str(li, "name"));
-		if (json_is_integer(v = json_object_get(li, "quantity")))
-			json_object_set_new(item, "quantity",
-			    json_integer(json_integer_value(v)));
-		json_array_append_new(items, item);
-	}
-	if (json_array_size(items) > 0)
-		json_object_set_new(ctx, "items", items);
-	else
-		json_decref(items);
+	woo_ship_items(ctx, o);
 	return ctx;
 }
 
@@ -523,8 +531,7 @@ woo_fill(const json_t *o, const struct shop *shop, struct nevent *ev)
 	v = woo_meta(o, woo_setting(shop, "locale_meta"));
 	if (json_is_string(v) && json_string_length(v) > 0)
 		ev->locale = xstrdup(json_string_value(v));
-	if (woo_setting(shop, "consent_meta") != NULL &&
-	    (v = woo_meta(o, woo_setting(shop, "consent_meta"))) != NULL)
+	if ((v = woo_meta(o, woo_setting(shop, "consent_meta"))) != NULL)
 		ev->consent_email = woo_truthy(v);
 
 	if (woo_time(o, "date_modified_gmt", &ms) == 0 ||

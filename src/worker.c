@@ -26,6 +26,7 @@
 #include "dispatch.h"
 #include "flows.h"
 #include "http.h"
+#include "lane.h"
 #include "log.h"
 #include "provider.h"
 #include "render.h"
@@ -48,6 +49,8 @@ struct worker {
 	struct dispatch		*dispatch;
 	const struct provider	*email;
 	const struct provider	*sms;
+	struct lane		*email_lane;	/* concurrency, rate, pauses */
+	struct lane		*sms_lane;
 	struct event		*tick;
 	struct event		*grace;
 	int			 nparts;
@@ -68,6 +71,8 @@ struct send {
 	struct sched_msg	*m;
 	struct composed		 c;
 	const struct provider	*prov;
+	struct lane		*lane;		/* while queued or running in it */
+	struct provider_req	*req;		/* built, waiting for its lane */
 	int64_t			 start_ms;
 	int			 ack_tries;
 	enum sched_outcome	 outcome;
@@ -129,6 +134,10 @@ send_free(struct send *s)
 		s->next->prev = s->prev;
 	if (s->retry_ev)
 		event_free(s->retry_ev);
+	if (s->req != NULL) {
+		provider_req_free(s->req);
+		free(s->req);
+	}
 	compose_free(&s->c);
 	sched_msg_free(s->m);
 	free(s->info);
@@ -271,6 +280,11 @@ worker_sent_cb(void *arg, const struct provider_resp *resp)
 		return;
 	memset(&r, 0, sizeof r);
 	s->prov->classify(resp, &r);
+	/* a provider that says "slow down" gets a pause, not the queued burst */
+	if (r.outcome == SEND_RETRY && r.retry_after_ms > 0)
+		lane_pause(s->lane, r.retry_after_ms);
+	lane_done(s->lane);
+	s->lane = NULL;
 	worker_outcome(s, &r);
 }
 
@@ -282,6 +296,33 @@ worker_provider(struct worker *w, const char *channel)
 	if (strcmp(channel, "sms") == 0)
 		return w->sms;
 	return NULL;
+}
+
+/* The provider's lane lets the send start (or drains it at shutdown). */
+static void
+worker_lane_cb(void *arg, int cancelled)
+{
+	struct send *s = arg;
+	struct provider_req *req = s->req;
+	struct provider_result r;
+
+	memset(&r, 0, sizeof r);
+	if (cancelled) {
+		s->lane = NULL;
+		s->outcome = SCHED_RELEASE;
+		s->info = xstrdup("shutting down");
+		worker_report(s);
+		return;
+	}
+	s->req = NULL;		/* dispatch owns it now, even on failure */
+	s->start_ms = clock_now_ms();
+	if (dispatch_send(s->w->dispatch, req, worker_sent_cb, s) == -1) {
+		lane_done(s->lane);
+		s->lane = NULL;
+		r.outcome = SEND_RETRY;
+		snprintf(r.error, sizeof r.error, "could not start the request");
+		worker_outcome(s, &r);
+	}
 }
 
 /* Renders and sends one claimed message. */
@@ -310,8 +351,14 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_report(s);
 		return;
 	}
-	if ((rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause)) != 0) {
-		r.outcome = rc == -2 ? SEND_RETRY : SEND_PERMANENT;
+	if ((rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause)) == COMPOSE_SKIP) {
+		s->outcome = SCHED_SKIP;
+		s->info = cause;
+		worker_report(s);
+		return;
+	}
+	if (rc != COMPOSE_OK) {
+		r.outcome = rc == COMPOSE_LATER ? SEND_RETRY : SEND_PERMANENT;
 		snprintf(r.error, sizeof r.error, "%s", cause);
 		free(cause);
 		worker_outcome(s, &r);
@@ -353,11 +400,9 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_outcome(s, &r);
 		return;
 	}
-	if (dispatch_send(w->dispatch, req, worker_sent_cb, s) == -1) {
-		r.outcome = SEND_RETRY;
-		snprintf(r.error, sizeof r.error, "could not start the request");
-		worker_outcome(s, &r);
-	}
+	s->req = req;
+	s->lane = strcmp(m->channel, "sms") == 0 ? w->sms_lane : w->email_lane;
+	lane_submit(s->lane, worker_lane_cb, s);
 }
 
 static void
@@ -509,6 +554,9 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	}
 	w->sched = sched_new(w->store, cfg);
 	w->dispatch = dispatch_new(base, cfg->send_timeout_ms);
+	w->email_lane = lane_new(base, w->email->name, cfg->provider_concurrency, cfg->provider_rate);
+	w->sms_lane = lane_new(base, w->sms ? w->sms->name : "sms", cfg->provider_concurrency,
+	    cfg->provider_rate);
 	w->nparts = (int)cfg->partitions;
 	w->next_due = xcalloc((size_t)w->nparts, sizeof *w->next_due);
 	w->claiming = xcalloc((size_t)w->nparts, 1);
@@ -532,6 +580,8 @@ worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->inflight > 0) {
 		log_warn(w->wid, "grace period over: releasing %u sends in flight", w->inflight);
+		lane_drain(w->email_lane);
+		lane_drain(w->sms_lane);
 		dispatch_abort_all(w->dispatch);
 	}
 }
@@ -545,6 +595,9 @@ worker_stop(struct worker *w)
 		return;
 	w->stopping = 1;
 	evtimer_del(w->tick);
+	/* queued sends have not started: hand them back at once */
+	lane_drain(w->email_lane);
+	lane_drain(w->sms_lane);
 	log_info(w->wid, "stopping: %u sends in flight", w->inflight);
 	if (w->inflight == 0) {
 		w->done = 1;
@@ -574,6 +627,8 @@ worker_free(struct worker *w)
 	store_free(w->store);
 	while (w->sends != NULL)
 		send_free(w->sends);
+	lane_free(w->email_lane);
+	lane_free(w->sms_lane);
 	if (w->grace)
 		event_free(w->grace);
 	event_free(w->tick);

@@ -18,6 +18,7 @@
 #include "flows.h"
 #include "http.h"
 #include "log.h"
+#include "platform.h"
 #include "server.h"
 #include "shops.h"
 #include "util.h"
@@ -125,6 +126,11 @@ main(int argc, char **argv)
 		log_error(NULL, "invalid configuration: %s", cause);
 		return 2;
 	}
+	for (i = 0; i < (long)shops_count(shops); i++)
+		if (woocommerce_check_shop(shops_at(shops, (size_t)i), &cause) == -1) {
+			log_error(NULL, "invalid configuration: NUDGE_SHOPS_FILE: %s", cause);
+			return 2;
+		}
 	config_log(&cfg, CONFIG_SERVER);
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
