@@ -20,6 +20,7 @@ struct composed {
 	char	*subject;	/* e-mail only */
 	char	*html;		/* e-mail only */
 	char	*text;		/* plain text, or the SMS body */
+	char	*unsubscribe_url; /* promotional messages: the signed one-click link */
 	int	 missing;	/* template variables not found */
 };
 

@@ -74,6 +74,10 @@ struct config {
 	long	 provider_rate;		/* per-provider requests/s, 0 = none */
 
 	/* customer-facing */
+	long	 frequency_cap_ms;	/* promotional messages per customer; 0 = none */
+	char	*quiet_sms;		/* default quiet hours "21:00-08:00" */
+	char	*quiet_email;
+	long	 discount_valid_hours;
 	char	*public_url;
 	char	*unsubscribe_secret;
 	char	*admin_token;

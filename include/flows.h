@@ -44,6 +44,7 @@ struct flow_step {
 	char		*min_total;	/* decimal string, with STEP_COND_MIN_TOTAL */
 	int		 max_segments;	/* SMS: 0 = no limit */
 	int		 skip_on_fallback; /* not sent when the flow starts by fallback */
+	int		 discount;	/* carries a discount code (pool or static) */
 };
 
 /* What a new trigger does to a flow already running for the subject. */

@@ -44,6 +44,9 @@ struct sched_msg {
 	char		*channel, *cls, *template;
 	int		 attempts;	/* including this one */
 	int64_t		 due_ms;
+	int		 discount;	/* the step offers a discount code */
+	char		*code;		/* discount code from the shop's pool, or NULL */
+	int64_t		 code_expires_ms;
 	json_t		*ctx;		/* {"order": {...}, "ship": {...}, ...} */
 };
 
@@ -72,9 +75,13 @@ const char	*sched_wake_channel(const struct sched *);
 /* Applies plan for ev. -1 when Redis is not ready (cb not called). */
 int	sched_apply(struct sched *, const struct nevent *ev, const struct plan *plan,
 	    int64_t now_ms, sched_apply_cb *cb, void *arg);
-/* Claims up to batch due messages of a partition. -1 when not ready. */
+/*
+ * Claims up to batch due messages of a partition. quiet lists the shops and
+ * channels now in quiet hours, one "shop|channel|until_ms" per line (""
+ * for none). -1 when not ready.
+ */
 int	sched_claim(struct sched *, int partition, int64_t now_ms, long batch,
-	    const char *token_prefix, sched_claim_cb *cb, void *arg);
+	    const char *token_prefix, const char *quiet, sched_claim_cb *cb, void *arg);
 /*
  * Reports the outcome of a claimed message. info is the provider's message
  * id (SENT) or the error / reason. retry_at_ms with SCHED_RETRY.
@@ -91,5 +98,14 @@ int	sched_export(struct sched *, const struct shop *, const char *customer,
 typedef void sched_erase_cb(void *arg, const char *next_cursor, long deleted, const char *error);
 int	sched_erase_shop(struct sched *, const struct shop *, const char *cursor,
 	    sched_erase_cb *cb, void *arg);
+
+/* Suppresses promotions to a customer; cancelled = pending ones cancelled, or -1 on error. */
+typedef void sched_unsub_cb(void *arg, long cancelled, const char *error);
+int	sched_unsubscribe(struct sched *, const struct shop *, const char *customer,
+	    const char *source, sched_unsub_cb *cb, void *arg);
+/* The customer's timeline, newest first, as a JSON array (caller decrefs). */
+typedef void sched_timeline_cb(void *arg, json_t *entries, const char *error);
+int	sched_timeline(struct sched *, const struct shop *, const char *customer,
+	    sched_timeline_cb *cb, void *arg);
 
 #endif

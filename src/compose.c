@@ -3,12 +3,15 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "compose.h"
 #include "config.h"
 #include "render.h"
 #include "sched.h"
 #include "shops.h"
+#include "unsub.h"
 #include "util.h"
 
 /* The first string found at key in the context parts, in order. */
@@ -48,6 +51,93 @@ compose_ship(json_t *ctx)
 	return ship;
 }
 
+/* A date for people: in the shop's time zone and the customer's language. */
+static void
+compose_date(int64_t ms, const char *locale, const struct shop *shop, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	(void)locale;
+	(void)shop;
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+/*
+ * The discount a step offers: a code from the shop's pool (claimed once for
+ * this message), else the shop's static "discount" setting, else none.
+ */
+static void
+compose_discount(json_t *c, const struct config *cfg, const struct shop *shop,
+    const struct sched_msg *m)
+{
+	json_t *st = shop->raw ? json_object_get(shop->raw, "discount") : NULL;
+	json_t *d, *pct = json_object_get(st, "percent");
+	const char *code = m->code;
+	int64_t expires = m->code_expires_ms;
+	char when[64];
+
+	if (code == NULL) {
+		json_t *sc = json_object_get(st, "code"), *vh = json_object_get(st, "valid_hours");
+
+		if (!json_is_string(sc) || *json_string_value(sc) == '\0')
+			return;
+		code = json_string_value(sc);
+		expires = clock_now_ms() + (json_is_integer(vh) ? json_integer_value(vh) :
+		    cfg->discount_valid_hours) * 3600000;
+	}
+	d = json_pack("{s:s}", "code", code);
+	if (json_is_integer(pct))
+		json_object_set(d, "percent", pct);
+	if (expires > 0) {
+		compose_date(expires, compose_pick(m->ctx, "locale"), shop, when, sizeof when);
+		json_object_set_new(d, "expires_at", json_string(when));
+	}
+	json_object_set_new(c, "discount", d);
+}
+
+/*
+ * Products to suggest after a delivery: the shop's "cross_sell" setting
+ * lists them by the product bought ("by_product": {"<product id>": [...]})
+ * with a "default" list; items already bought are left out; three at most.
+ */
+static json_t *
+compose_cross_sell(const struct shop *shop, json_t *ctx)
+{
+	json_t *cs = shop->raw ? json_object_get(shop->raw, "cross_sell") : NULL;
+	json_t *by = json_object_get(cs, "by_product"), *items, *it, *out = json_array();
+	json_t *bought = json_object_get(json_object_get(ctx, "order"), "items");
+	size_t i, j, k;
+
+	for (k = 0; k <= json_array_size(bought); k++) {
+		const char *pid = NULL;
+
+		if (k < json_array_size(bought))
+			pid = json_string_value(json_object_get(json_array_get(bought, k), "product_id"));
+		items = k < json_array_size(bought) ? (pid ? json_object_get(by, pid) : NULL) :
+		    json_object_get(cs, "default");
+		json_array_foreach(items, i, it) {
+			const char *t = json_string_value(json_object_get(it, "title"));
+			const char *ip = json_string_value(json_object_get(it, "product_id"));
+			int dup = t == NULL || json_object_get(it, "url") == NULL;
+
+			for (j = 0; !dup && j < json_array_size(out); j++)
+				dup = strcmp(t, json_string_value(json_object_get(json_array_get(out, j),
+				    "title"))) == 0;
+			for (j = 0; !dup && ip && j < json_array_size(bought); j++) {
+				const char *b = json_string_value(json_object_get(json_array_get(bought,
+				    j), "product_id"));
+
+				dup = b != NULL && strcmp(b, ip) == 0;
+			}
+			if (!dup && json_array_size(out) < 3)
+				json_array_append(out, it);
+		}
+	}
+	return out;
+}
+
 /* A string setting of the shop (shops file), or def. */
 static const char *
 compose_shop_str(const struct shop *shop, const char *key, const char *def)
@@ -85,6 +175,16 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	json_object_set_new(c, "ship", compose_ship(m->ctx));
 	json_object_set_new(c, "message", json_pack("{s:s, s:s, s:s}",
 	    "id", m->id, "flow", m->flow, "step", m->step));
+	if (m->discount)
+		compose_discount(c, cfg, shop, m);
+	if (strcmp(m->step, "cross_sell") == 0 || strcmp(m->template, "cross_sell") == 0)
+		json_object_set_new(c, "cross_sell", compose_cross_sell(shop, m->ctx));
+	if (strcmp(m->cls, "promotional") == 0 && m->customer[0] != '\0') {
+		char *u = unsub_url(cfg, shop, m->customer);
+
+		json_object_set_new(c, "unsubscribe_url", json_string(u));
+		free(u);
+	}
 	return c;
 }
 
@@ -138,6 +238,9 @@ compose_message(const struct templates *t, const struct config *cfg, const struc
 		out->to_name = xstrdup(p);
 	locale = compose_pick(m->ctx, "locale");
 	ctx = compose_context(cfg, shop, m);
+	if (json_is_string(json_object_get(ctx, "unsubscribe_url")))
+		out->unsubscribe_url = xstrdup(json_string_value(json_object_get(ctx,
+		    "unsubscribe_url")));
 	if (sms) {
 		if (compose_part(t, m, "sms", locale, shop->locale, ctx, 0, &out->text, &used,
 		    &out->missing, cause) == -1)
@@ -184,5 +287,6 @@ compose_free(struct composed *c)
 	free(c->subject);
 	free(c->html);
 	free(c->text);
+	free(c->unsubscribe_url);
 	memset(c, 0, sizeof *c);
 }

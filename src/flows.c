@@ -165,6 +165,13 @@ flows_parse_step(json_t *js, struct flow_step *st, char **why)
 		}
 		st->skip_on_fallback = json_is_true(v);
 	}
+	if ((v = json_object_get(js, "discount")) != NULL) {
+		if (!json_is_boolean(v)) {
+			*why = xstrdup("\"discount\" must be true or false");
+			return -1;
+		}
+		st->discount = json_is_true(v);
+	}
 	if ((v = json_object_get(js, "max_segments")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10) {
 			*why = xstrdup("\"max_segments\" must be an integer in [1, 10]");

@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "sched.h"
@@ -175,6 +176,8 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 	sched_argv_add(&a, s->wake);
 	sched_argv_add(&a, nevent_kind_name(ev->kind));
 	sched_argv_add(&a, ev->order_id ? ev->order_id : "");
+	sched_argv_add(&a, ev->consent_email < 0 ? "" : ev->consent_email ? "1" : "0");
+	sched_argv_add(&a, ev->consent_sms < 0 ? "" : ev->consent_sms ? "1" : "0");
 	for (i = 0; i < p->nctxs; i++) {
 		sched_argv_add(&a, "C");
 		sched_argv_add(&a, p->ctxs[i].subject);
@@ -229,6 +232,8 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 		sched_argv_add(&a, m->step->template);
 		sched_argv_add(&a, cond);
 		sched_argv_add(&a, m->move ? "1" : "0");
+		sched_argv_add(&a, m->step->cls == STEP_PROMOTIONAL ? m->flow->cap : "");
+		sched_argv_add(&a, m->step->discount ? "1" : "0");
 	}
 	free(prefix);
 	op = xmalloc(sizeof *op);
@@ -264,6 +269,7 @@ sched_msg_free(struct sched_msg *m)
 	free(m->channel);
 	free(m->cls);
 	free(m->template);
+	free(m->code);
 	json_decref(m->ctx);
 	free(m);
 }
@@ -296,6 +302,9 @@ sched_msg_parse(int partition, redisReply *e)
 		else if (strcmp(k, "t") == 0) dst = &m->template;
 		else if (strcmp(k, "a") == 0) m->attempts = atoi(v);
 		else if (strcmp(k, "d") == 0) m->due_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "code") == 0) dst = &m->code;
+		else if (strcmp(k, "dc") == 0) m->discount = strcmp(v, "1") == 0;
+		else if (strcmp(k, "cx") == 0) m->code_expires_ms = strtoll(v, NULL, 10);
 		if (dst != NULL && *dst == NULL)
 			*dst = xstrdup(v);
 	}
@@ -345,7 +354,7 @@ sched_claim_reply(void *arg, redisReply *r, const char *err)
 
 int
 sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
-    const char *token_prefix, sched_claim_cb *cb, void *arg)
+    const char *token_prefix, const char *quiet, sched_claim_cb *cb, void *arg)
 {
 	struct sched_argv a = { 0 };
 	struct sched_claim_op *op;
@@ -362,6 +371,11 @@ sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
 	sched_argv_addi(&a, s->cfg->lease_ms);
 	sched_argv_addi(&a, batch);
 	sched_argv_add(&a, token_prefix);
+	sched_argv_addi(&a, clock_scale_delay(s->cfg->frequency_cap_ms, s->cfg->time_scale));
+	sched_argv_add(&a, quiet ? quiet : "");
+	sched_argv_addi(&a, (int64_t)s->cfg->discount_valid_hours * 3600000);
+	sched_argv_addi(&a, s->cfg->done_ttl);
+	sched_argv_addi(&a, s->cfg->timeline_max);
 	free(prefix);
 	op = xmalloc(sizeof *op);
 	op->cb = cb;
@@ -562,4 +576,86 @@ sched_erase_shop(struct sched *s, const struct shop *shop, const char *cursor,
 		return -1;
 	}
 	return 0;
+}
+
+/* --- unsubscribe and timeline ------------------------------------------- */
+
+struct sched_misc_op {
+	sched_unsub_cb		*unsub_cb;
+	sched_timeline_cb	*timeline_cb;
+	void			*arg;
+};
+
+static void
+sched_unsub_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_misc_op *op = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		op->unsub_cb(op->arg, (long)r->integer, NULL);
+	else
+		op->unsub_cb(op->arg, -1, err ? err : "unexpected reply from unsubscribe");
+	free(op);
+}
+
+int
+sched_unsubscribe(struct sched *s, const struct shop *shop, const char *customer,
+    const char *source, sched_unsub_cb *cb, void *arg)
+{
+	struct sched_argv a = { 0 };
+	struct sched_misc_op *op;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+
+	k = xasprintf("%sdue", prefix);
+	sched_argv_add(&a, k);
+	free(k);
+	sched_argv_add(&a, prefix);
+	sched_argv_add(&a, shop->domain);
+	sched_argv_add(&a, customer);
+	sched_argv_addi(&a, clock_now_ms());
+	sched_argv_addi(&a, s->cfg->timeline_max);
+	sched_argv_addi(&a, s->cfg->done_ttl);
+	sched_argv_add(&a, source);
+	free(prefix);
+	op = xcalloc(1, sizeof *op);
+	op->unsub_cb = cb;
+	op->arg = arg;
+	if (sched_run(s, STORE_UNSUBSCRIBE, 1, &a, sched_unsub_reply, op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sched_timeline_reply(void *arg, redisReply *r, const char *err)
+{
+	struct sched_misc_op *op = arg;
+	json_t *list = NULL;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+		list = sched_list_json(r);
+	op->timeline_cb(op->arg, list, list ? NULL : (err ? err : "unexpected reply"));
+	json_decref(list);
+	free(op);
+}
+
+int
+sched_timeline(struct sched *s, const struct shop *shop, const char *customer,
+    sched_timeline_cb *cb, void *arg)
+{
+	struct sched_misc_op *op = xcalloc(1, sizeof *op);
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition);
+	char *key = xasprintf("%stl:%s:%s", prefix, shop->domain, customer);
+	const char *argv[4] = { "LRANGE", key, "0", "-1" };
+	int rc;
+
+	op->timeline_cb = cb;
+	op->arg = arg;
+	rc = store_command(s->store, 4, argv, NULL, sched_timeline_reply, op);
+	if (rc == -1)
+		free(op);
+	free(key);
+	free(prefix);
+	return rc;
 }

@@ -17,6 +17,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "api.h"
 #include "clock.h"
 #include "config.h"
 #include "nevent.h"
@@ -39,6 +40,7 @@ struct server {
 	const struct flows	*flows;
 	struct store		*store;
 	struct sched		*sched;
+	struct api		*api;
 	unsigned		 pending;
 };
 
@@ -351,6 +353,13 @@ server_webhook(struct server *srv, struct evhttp_request *req, const char *rest)
 		ingest_answer(in, 400, "bad_request", NULL, res.reason, NULL);
 		goto out;
 	}
+	if (json_is_true(json_object_get(shop->raw, "assume_marketing_consent"))) {
+		/* the shop collects consent elsewhere and vouches for it */
+		if (in->ev.consent_email < 0)
+			in->ev.consent_email = 1;
+		if (in->ev.consent_sms < 0)
+			in->ev.consent_sms = 1;
+	}
 	if (flows_plan(srv->flows, &in->ev, preq.now_ms, srv->cfg->time_scale,
 	    &in->plan, &cause) == -1) {
 		ingest_answer(in, 400, "bad_request", NULL, cause, NULL);
@@ -410,6 +419,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		http_reply_error(req, 405, rid, "method_not_allowed", "use GET");
 		return;
 	}
+	if (api_handle(srv->api, req, path))
+		return;
 	http_reply_error(req, 404, rid, "not_found", "no such path");
 }
 
@@ -428,6 +439,7 @@ server_new(struct event_base *base, int fd, const struct config *cfg,
 		return NULL;
 	}
 	srv->sched = sched_new(srv->store, cfg);
+	srv->api = api_new(cfg, shops, srv->sched);
 	srv->http = evhttp_new(base);
 	/*
 	 * evhttp answers bodies over its own limit with an HTML 413 before we
@@ -473,6 +485,7 @@ server_free(struct server *srv)
 		return;
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
+	api_free(srv->api);
 	sched_free(srv->sched);
 	store_free(srv->store);
 	free(srv);

@@ -34,9 +34,11 @@ static const char *store_texts[STORE__NSCRIPTS] = {
 	[STORE_EXPORT] = lua_export,
 	[STORE_ERASE_SHOP] = lua_erase_shop,
 	[STORE_REPLAY] = lua_replay,
+	[STORE_UNSUBSCRIBE] = lua_unsubscribe,
 };
 static const char *store_names[STORE__NSCRIPTS] = {
 	"apply", "claim", "ack", "export", "erase_shop", "replay",
+	"unsubscribe",
 };
 
 struct store {

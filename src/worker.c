@@ -29,6 +29,7 @@
 #include "lane.h"
 #include "log.h"
 #include "provider.h"
+#include "quiet.h"
 #include "render.h"
 #include "sched.h"
 #include "shops.h"
@@ -50,6 +51,9 @@ struct worker {
 	const struct provider	*email;
 	const struct provider	*sms;
 	struct lane		*email_lane;	/* concurrency, rate, pauses */
+	struct quiet_window	*quiet_win;	/* per shop: [2i] e-mail, [2i+1] SMS */
+	struct buf		 quiet;		/* shops in quiet hours, for claims */
+	int64_t			 quiet_at;	/* when quiet was computed */
 	struct lane		*sms_lane;
 	struct event		*tick;
 	struct event		*grace;
@@ -298,6 +302,73 @@ worker_provider(struct worker *w, const char *channel)
 	return NULL;
 }
 
+/*
+ * Which shops and channels are in quiet hours now, as the claim script
+ * wants them ("shop|channel|until" lines). Recomputed at most once a second:
+ * time zone arithmetic for every shop on every claim would be wasted work.
+ */
+static const char *
+worker_quiet(struct worker *w, int64_t now)
+{
+	static const char *chan[2] = { "email", "sms" };
+	size_t i, n = shops_count(w->shops);
+	int c;
+
+	if (w->quiet_at != 0 && now - w->quiet_at < 1000)
+		return w->quiet.data ? w->quiet.data : "";
+	w->quiet_at = now;
+	buf_reset(&w->quiet);
+	for (i = 0; i < n; i++) {
+		const struct shop *shop = shops_at(w->shops, i);
+
+		for (c = 0; c < 2; c++) {
+			int64_t until = quiet_until(shop->timezone, &w->quiet_win[2 * i + c], now);
+
+			if (until > now)
+				buf_printf(&w->quiet, "%s|%s|%lld\n", shop->domain, chan[c],
+				    (long long)until);
+		}
+	}
+	return w->quiet.data ? w->quiet.data : "";
+}
+
+/* Each shop's quiet hours: its "quiet_hours" setting, else the defaults. */
+static int
+worker_quiet_setup(struct worker *w, char **cause)
+{
+	size_t i, n = shops_count(w->shops);
+	int c;
+
+	w->quiet_win = xcalloc(n ? 2 * n : 1, sizeof *w->quiet_win);
+	for (i = 0; i < n; i++) {
+		const struct shop *shop = shops_at(w->shops, i);
+		json_t *q = shop->raw ? json_object_get(shop->raw, "quiet_hours") : NULL;
+
+		if (!quiet_zone_valid(shop->timezone)) {
+			*cause = xasprintf("NUDGE_SHOPS_FILE: shop %s: unknown time zone \"%s\"",
+			    shop->domain, shop->timezone);
+			return -1;
+		}
+		for (c = 0; c < 2; c++) {
+			const char *key = c ? "sms" : "email";
+			const char *spec = c ? w->cfg->quiet_sms : w->cfg->quiet_email;
+			json_t *v = json_object_get(q, key);
+
+			if (json_is_string(v))
+				spec = json_string_value(v);
+			if (quiet_parse(spec, &w->quiet_win[2 * i + c], cause) == -1) {
+				char *why = *cause;
+
+				*cause = xasprintf("quiet hours of shop %s (%s): %s", shop->domain,
+				    key, why);
+				free(why);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* The provider's lane lets the send start (or drains it at shutdown). */
 static void
 worker_lane_cb(void *arg, int cancelled)
@@ -383,6 +454,7 @@ worker_process(struct worker *w, struct sched_msg *m)
 	msg.subject = s->c.subject;
 	msg.html = s->c.html;
 	msg.text = s->c.text;
+	msg.unsubscribe_url = s->c.unsubscribe_url;
 
 	if (s->prov->deliver != NULL) {
 		s->prov->deliver(w->cfg, &msg, &r);
@@ -474,7 +546,8 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (room > w->cfg->claim_batch)
 			room = w->cfg->claim_batch;
 		snprintf(token, sizeof token, "%s:%lu", w->wid, ++w->claim_seq);
-		if (sched_claim(w->sched, p, now, room, token, worker_claimed_cb, w) == 0)
+		if (sched_claim(w->sched, p, now, room, token, worker_quiet(w, now),
+		    worker_claimed_cb, w) == 0)
 			w->claiming[p] = 1;
 		else
 			w->next_due[p] = now + w->cfg->poll_ms;
@@ -535,20 +608,29 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	w->cfg = cfg;
 	w->shops = shops;
 	w->tpl = tpl;
+	buf_init(&w->quiet);
+	if (worker_quiet_setup(w, cause) == -1) {
+		free(w->quiet_win);
+		free(w);
+		return NULL;
+	}
 	if ((w->email = provider_find(cfg->email_provider)) == NULL) {
 		*cause = xasprintf("NUDGE_EMAIL_PROVIDER=%s: unknown provider", cfg->email_provider);
+		free(w->quiet_win);
 		free(w);
 		return NULL;
 	}
 	if (strcmp(cfg->sms_provider, "none") != 0 &&
 	    (w->sms = provider_find(cfg->sms_provider)) == NULL) {
 		*cause = xasprintf("NUDGE_SMS_PROVIDER=%s: unknown provider", cfg->sms_provider);
+		free(w->quiet_win);
 		free(w);
 		return NULL;
 	}
 	if ((w->store = store_new(base, cfg->redis_url, cfg->lease_ms / 2, cause)) == NULL ||
 	    (w->sub = store_new(base, cfg->redis_url, cfg->lease_ms / 2, cause)) == NULL) {
 		store_free(w->store);
+		free(w->quiet_win);
 		free(w);
 		return NULL;
 	}
@@ -629,6 +711,8 @@ worker_free(struct worker *w)
 		send_free(w->sends);
 	lane_free(w->email_lane);
 	lane_free(w->sms_lane);
+	free(w->quiet_win);
+	buf_free(&w->quiet);
 	if (w->grace)
 		event_free(w->grace);
 	event_free(w->tick);

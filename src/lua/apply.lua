@@ -8,6 +8,7 @@
 --       4 dedupe ttl (s)         5 shop            6 customer key ("" none)
 --       7 timeline max           8 keep ttl (s)    9 wake channel
 --       10 event name            11 order id ("")
+--       12 e-mail marketing consent ("1", "0", "" unknown)   13 SMS consent
 --       then operations, each an opcode and a fixed number of arguments:
 --       C subject part json ttl      merge a context part of a subject
 --       X subject flow reason close  cancel pending messages of a flow ("" = all);
@@ -18,7 +19,7 @@
 --                                    else every open cart of the customer
 --       A subject checkout_id cart_token
 --                                    remember keys a later order may name a cart by
---       S id due subject flow step channel class template cond move
+--       S id due subject flow step channel class template cond move capmode discount
 --                                    schedule, unless the id is known or the flow
 --                                    is closed for the subject; move=1 moves a
 --                                    pending message to the new due time
@@ -58,6 +59,11 @@ if cust ~= '' then
     redis.call('EXPIRE', P .. 'cu:' .. shop .. ':' .. cust, keep)
   end
   norders = redis.call('SCARD', ok)
+  -- consent as the latest event states it; re-checked when each message is claimed
+  local ck = P .. 'cu:' .. shop .. ':' .. cust
+  if ARGV[12] ~= '' then redis.call('HSET', ck, 'ce', ARGV[12]) end
+  if ARGV[13] ~= '' then redis.call('HSET', ck, 'cs', ARGV[13]) end
+  if ARGV[12] ~= '' or ARGV[13] ~= '' then redis.call('EXPIRE', ck, keep) end
 end
 
 local cancelled = 0
@@ -96,7 +102,7 @@ local function erase_subject(subject)
 end
 
 local scheduled, earliest = 0, nil
-local i = 12
+local i = 14
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'C' then
@@ -150,7 +156,7 @@ while i <= #ARGV do
     i = i + 2 + n
   elseif op == 'S' then
     local id, at, subject, flow, step = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local cond, move = ARGV[i + 9], ARGV[i + 10]
+    local cond, move, capmode, discount = ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12]
     local mk = P .. 'm:' .. id
     local skip = (cond == 'first' and norders > 1) or (cond == 'returning' and norders < 2)
       or redis.call('SISMEMBER', P .. 'x:' .. shop .. ':' .. subject, flow) == 1
@@ -159,6 +165,8 @@ while i <= #ARGV do
     elseif redis.call('EXISTS', mk) == 0 then
       redis.call('HSET', mk, 'f', flow, 's', step, 'sh', shop, 'sj', subject, 'cu', cust,
         'ch', ARGV[i + 6], 'cl', ARGV[i + 7], 't', ARGV[i + 8], 'a', 0, 'st', 'due', 'd', at)
+      if capmode ~= '' then redis.call('HSET', mk, 'cm', capmode) end
+      if discount == '1' then redis.call('HSET', mk, 'dc', '1') end
       redis.call('ZADD', due, at, id)
       local ik = P .. 'i:' .. shop .. ':' .. subject
       redis.call('SADD', ik, id)
@@ -177,7 +185,7 @@ while i <= #ARGV do
       redis.call('HSET', mk, 'd', at)
       if earliest == nil or at < earliest then earliest = at end
     end
-    i = i + 11
+    i = i + 13
   else
     return redis.error_reply('apply: unknown operation ' .. tostring(op))
   end
