@@ -11,5 +11,6 @@ int	ctl_flows(int argc, char **argv);
 int	ctl_status(int argc, char **argv);
 int	ctl_dead(int argc, char **argv);
 int	ctl_timeline(int argc, char **argv);
+int	ctl_codes(int argc, char **argv);
 
 #endif

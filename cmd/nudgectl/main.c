@@ -23,6 +23,8 @@ usage(FILE *fp)
 	    "  nudgectl dead list [--limit N]   dead-lettered messages with their last error\n"
 	    "  nudgectl dead replay ID|--all    send dead messages again\n"
 	    "  nudgectl timeline SHOP EMAIL     what happened to a customer's messages\n"
+	    "  nudgectl codes load SHOP FILE    add discount codes (one per line) to a shop's pool\n"
+	    "  nudgectl codes count SHOP        codes left in a shop's pool\n"
 	    "  nudgectl help                    this text\n\n"
 	    "Commands that read Redis use NUDGE_REDIS_URL, NUDGE_KEY_PREFIX and NUDGE_PARTITIONS.\n", NUDGE_VERSION);
 }
@@ -49,6 +51,8 @@ main(int argc, char **argv)
 		return ctl_dead(argc - 1, argv + 1);
 	if (strcmp(argv[1], "timeline") == 0)
 		return ctl_timeline(argc - 1, argv + 1);
+	if (strcmp(argv[1], "codes") == 0)
+		return ctl_codes(argc - 1, argv + 1);
 	fprintf(stderr, "nudgectl: unknown command %s\n\n", argv[1]);
 	usage(stderr);
 	return 2;
