@@ -17,7 +17,7 @@ COPY templates /opt/nudge/share/nudge/templates
 FROM debian:bookworm-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 libjansson4 libhiredis0.14 \
-        libssl3 ca-certificates curl >/dev/null && rm -rf /var/lib/apt/lists/* \
+        libssl3 ca-certificates curl tzdata >/dev/null && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /var/lib/nudge --create-home nudge
 COPY --from=build /opt/nudge /opt/nudge
 ENV PATH=/opt/nudge/bin:$PATH \

@@ -34,8 +34,12 @@ enum compose_status {
 /* Renders m. COMPOSE_OK, or another status with *cause. */
 int	compose_message(const struct templates *, const struct config *, const struct shop *,
 	    const struct sched_msg *m, struct composed *out, char **cause);
-/* The context templates see (documented in docs/templates.md). Caller decrefs. */
-json_t	*compose_context(const struct config *, const struct shop *, const struct sched_msg *m);
+/*
+ * The context templates see (documented in docs/templates.md), with money
+ * and dates formatted for locale. Caller decrefs.
+ */
+json_t	*compose_context(const struct config *, const struct shop *, const struct sched_msg *m,
+	    const char *locale);
 void	compose_free(struct composed *);
 
 #endif

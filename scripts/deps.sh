@@ -3,7 +3,7 @@
 # they are missing. Needs root (or sudo). Idempotent and quiet when done.
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
 libhiredis-dev libssl-dev redis-server libcmocka-dev python3 python3-pytest
-python3-redis python3-requests python3-yaml python3-jsonschema"
+python3-redis python3-requests python3-yaml python3-jsonschema tzdata"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

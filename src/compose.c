@@ -3,14 +3,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <stdio.h>
 
 #include "clock.h"
 #include "compose.h"
 #include "config.h"
+#include "money.h"
 #include "render.h"
 #include "sched.h"
 #include "shops.h"
+#include "textutil.h"
 #include "unsub.h"
 #include "util.h"
 
@@ -55,13 +57,42 @@ compose_ship(json_t *ctx)
 static void
 compose_date(int64_t ms, const char *locale, const struct shop *shop, char *out, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	char when[32];
 
-	(void)locale;
-	(void)shop;
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%d", &tm);
+	snprintf(when, sizeof when, "%lld", (long long)ms);
+	text_date(when, locale, shop->timezone, TEXT_DATE_TIME, out, len);
+}
+
+/* Replaces part[key], a decimal amount, with its display form. */
+static void
+compose_money_field(json_t *obj, const char *key, const char *currency, const char *locale)
+{
+	json_t *v = json_object_get(obj, key);
+	char out[MONEY_MAX];
+
+	if (!json_is_string(v) || currency == NULL)
+		return;
+	money_format(json_string_value(v), currency, locale, out, sizeof out);
+	json_object_set_new(obj, key, json_string(out));
+}
+
+/*
+ * Money as the customer reads it: "€1,234.50", "1.234,50 €", "1 234,50 zł".
+ * Templates print amounts as they come; the currency is inside.
+ */
+static void
+compose_money(json_t *part, const char *locale)
+{
+	const char *cur = json_string_value(json_object_get(part, "currency"));
+	json_t *it;
+	size_t i;
+
+	compose_money_field(part, "total", cur, locale);
+	compose_money_field(part, "subtotal", cur, locale);
+	json_array_foreach(json_object_get(part, "items"), i, it) {
+		compose_money_field(it, "price", cur, locale);
+		compose_money_field(it, "line_price", cur, locale);
+	}
 }
 
 /*
@@ -70,7 +101,7 @@ compose_date(int64_t ms, const char *locale, const struct shop *shop, char *out,
  */
 static void
 compose_discount(json_t *c, const struct config *cfg, const struct shop *shop,
-    const struct sched_msg *m)
+    const struct sched_msg *m, const char *locale)
 {
 	json_t *st = shop->raw ? json_object_get(shop->raw, "discount") : NULL;
 	json_t *d, *pct = json_object_get(st, "percent");
@@ -91,7 +122,7 @@ compose_discount(json_t *c, const struct config *cfg, const struct shop *shop,
 	if (json_is_integer(pct))
 		json_object_set(d, "percent", pct);
 	if (expires > 0) {
-		compose_date(expires, compose_pick(m->ctx, "locale"), shop, when, sizeof when);
+		compose_date(expires, locale, shop, when, sizeof when);
 		json_object_set_new(d, "expires_at", json_string(when));
 	}
 	json_object_set_new(c, "discount", d);
@@ -148,7 +179,8 @@ compose_shop_str(const struct shop *shop, const char *key, const char *def)
 }
 
 json_t *
-compose_context(const struct config *cfg, const struct shop *shop, const struct sched_msg *m)
+compose_context(const struct config *cfg, const struct shop *shop, const struct sched_msg *m,
+    const char *fmt_locale)
 {
 	json_t *c = json_object(), *part;
 	const char *key;
@@ -170,15 +202,33 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	json_object_set_new(c, "customer", json_pack("{s:s?, s:s?, s:s?}",
 	    "first_name", first, "email", email, "locale", locale));
 	json_object_foreach(m->ctx, key, part)
-		if (strncmp(key, "ship", 4) != 0)
-			json_object_set(c, key, part);
+		if (strncmp(key, "ship", 4) != 0) {
+			/* a copy: formatting must not touch the claimed context */
+			json_t *copy = json_deep_copy(part);
+
+			if (strcmp(key, "order") == 0 || strcmp(key, "cart") == 0)
+				compose_money(copy, fmt_locale);
+			json_object_set_new(c, key, copy);
+		}
 	json_object_set_new(c, "ship", compose_ship(m->ctx));
 	json_object_set_new(c, "message", json_pack("{s:s, s:s, s:s}",
 	    "id", m->id, "flow", m->flow, "step", m->step));
 	if (m->discount)
-		compose_discount(c, cfg, shop, m);
-	if (strcmp(m->step, "cross_sell") == 0 || strcmp(m->template, "cross_sell") == 0)
-		json_object_set_new(c, "cross_sell", compose_cross_sell(shop, m->ctx));
+		compose_discount(c, cfg, shop, m, fmt_locale);
+	if (strcmp(m->step, "cross_sell") == 0 || strcmp(m->template, "cross_sell") == 0) {
+		json_t *cs = compose_cross_sell(shop, m->ctx), *it;
+		const char *cur = json_string_value(json_object_get(json_object_get(m->ctx, "order"),
+		    "currency"));
+		size_t i;
+
+		json_array_foreach(cs, i, it) {
+			json_t *copy = json_deep_copy(it);
+
+			compose_money_field(copy, "price", cur, fmt_locale);
+			json_array_set_new(cs, i, copy);
+		}
+		json_object_set_new(c, "cross_sell", cs);
+	}
 	if (strcmp(m->cls, "promotional") == 0 && m->customer[0] != '\0') {
 		char *u = unsub_url(cfg, shop, m->customer);
 
@@ -237,7 +287,12 @@ compose_message(const struct templates *t, const struct config *cfg, const struc
 	if ((p = (char *)compose_pick(m->ctx, "first_name")) != NULL)
 		out->to_name = xstrdup(p);
 	locale = compose_pick(m->ctx, "locale");
-	ctx = compose_context(cfg, shop, m);
+	/* the language the message will be in decides how money and dates read */
+	if (templates_get(t, m->template, sms ? "sms" : "subject", locale, shop->locale,
+	    &used, NULL) == NULL)
+		used = NULL;
+	ctx = compose_context(cfg, shop, m, used ? used : "en");
+	used = NULL;
 	if (json_is_string(json_object_get(ctx, "unsubscribe_url")))
 		out->unsubscribe_url = xstrdup(json_string_value(json_object_get(ctx,
 		    "unsubscribe_url")));

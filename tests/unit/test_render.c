@@ -443,12 +443,12 @@ static const char *sample_ctx =
     "\"url\":\"https://demo.myshopify.com\"},"
     "\"customer\":{\"first_name\":\"Anna\",\"email\":\"anna@example.gr\",\"locale\":\"el\"},"
     "\"order\":{\"id\":\"450789469\",\"name\":\"#1001\",\"number\":\"1001\","
-    "\"currency\":\"EUR\",\"total\":\"59.90\",\"subtotal\":\"55.00\","
+    "\"currency\":\"EUR\",\"total\":\"€59.90\",\"subtotal\":\"€55.00\","
     "\"status_url\":\"https://demo.myshopify.com/orders/abc?key=1&x=2\","
     "\"created_at\":\"2026-11-23T12:00:00Z\",\"first_name\":\"Anna\","
-    "\"items\":[{\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":2,\"price\":\"12.50\","
+    "\"items\":[{\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":2,\"price\":\"€12.50\","
     "\"sku\":\"M1\",\"image\":\"https://cdn.example.com/mug.png\"},"
-    "{\"title\":\"Tea & Biscuits\",\"variant\":\"\",\"quantity\":1,\"price\":\"30.00\","
+    "{\"title\":\"Tea & Biscuits\",\"variant\":\"\",\"quantity\":1,\"price\":\"€30.00\","
     "\"sku\":\"T2\",\"image\":null}],"
     "\"shipping_address\":{\"city\":\"Athens\",\"country\":\"Greece\"}},"
     "\"message\":{\"id\":\"m1\",\"flow\":\"order\",\"step\":\"confirmation\"}}";
@@ -482,11 +482,11 @@ static const char *want_en_txt =
     "getting it ready. We’ll email you again as soon as it ships.\n"
     "\n"
     "Order #1001\n"
-    "- Mug (Blue): 2 × 12.50 EUR\n"
-    "- Tea & Biscuits: 1 × 30.00 EUR\n"
+    "- Mug (Blue): 2 × €12.50\n"
+    "- Tea & Biscuits: 1 × €30.00\n"
     "\n"
-    "Subtotal: 55.00 EUR\n"
-    "Total: 59.90 EUR\n"
+    "Subtotal: €55.00\n"
+    "Total: €59.90\n"
     "Shipping to: Athens, Greece\n"
     "\n"
     "View your order: https://demo.myshopify.com/orders/abc?key=1&x=2\n"
@@ -534,15 +534,15 @@ test_templates_shipped(void **state)
 		assert_non_null(strstr(h, ">Mug<"));
 		assert_non_null(strstr(h, "Tea &amp; Biscuits"));
 		assert_non_null(strstr(h, "src=\"https://cdn.example.com/mug.png\""));
-		assert_non_null(strstr(h, "2 &times; 12.50 EUR"));
-		assert_non_null(strstr(h, "59.90 EUR"));
+		assert_non_null(strstr(h, "2 &times; €12.50"));
+		assert_non_null(strstr(h, "€59.90"));
 		assert_non_null(strstr(h,
 		    "href=\"https://demo.myshopify.com/orders/abc?key=1&amp;x=2\""));
 		assert_non_null(strstr(h, "Demo Shop"));
 		assert_null(strstr(h, "{{"));
 		assert_non_null(strstr(x, "Mug (Blue)"));
 		assert_non_null(strstr(x, "Tea & Biscuits"));
-		assert_non_null(strstr(x, "59.90 EUR"));
+		assert_non_null(strstr(x, "€59.90"));
 		if (strcmp(langs[i].locale, "en") == 0)
 			assert_string_equal(x, want_en_txt);
 		free(s);

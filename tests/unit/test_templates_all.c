@@ -49,7 +49,7 @@ static const struct tpl tpls[] = {
 	    "Tea Sampler & Infuser", NULL } },
 	{ "loyalty_invite", 1, 0, { "https://demo.myshopify.com/pages/rewards", NULL } },
 	{ "cart_reminder_1", 0, 0, { "https://demo.myshopify.com/checkouts/c1/recover?key=k&utm=nudge",
-	    "Linen Shirt", "42.50 EUR", NULL } },
+	    "Linen Shirt", "€42.50", NULL } },
 	{ "cart_reminder_2", 0, 0, { "https://demo.myshopify.com/checkouts/c1/recover?key=k&utm=nudge",
 	    "Linen Shirt", NULL } },
 	{ "cart_reminder_3", 1, 0, { "https://demo.myshopify.com/checkouts/c1/recover?key=k&utm=nudge",
@@ -81,12 +81,12 @@ static const char *full_json =
     "  \"loyalty_url\":\"https://demo.myshopify.com/pages/rewards\"},"
     " \"customer\":{\"first_name\":\"Άννα\",\"email\":\"anna@example.gr\",\"locale\":\"el-GR\"},"
     " \"order\":{\"id\":\"450789469\",\"name\":\"#1001\",\"number\":\"1001\",\"currency\":\"EUR\","
-    "  \"total\":\"59.90\",\"subtotal\":\"55.00\","
+    "  \"total\":\"€59.90\",\"subtotal\":\"€55.00\","
     "  \"status_url\":\"https://demo.myshopify.com/orders/abc?key=1&x=2\","
     "  \"created_at\":\"2026-11-23T12:00:00Z\",\"first_name\":\"Άννα\","
-    "  \"items\":[{\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":2,\"price\":\"12.50\","
+    "  \"items\":[{\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":2,\"price\":\"€12.50\","
     "    \"sku\":\"M1\",\"product_id\":\"632910392\",\"image\":\"https://cdn.example.com/mug.png\"},"
-    "   {\"title\":\"Tea & Biscuits\",\"variant\":\"\",\"quantity\":1,\"price\":\"30.00\","
+    "   {\"title\":\"Tea & Biscuits\",\"variant\":\"\",\"quantity\":1,\"price\":\"€30.00\","
     "    \"sku\":\"T2\",\"product_id\":\"632910393\",\"image\":null}],"
     "  \"shipping_address\":{\"first_name\":\"Άννα\",\"city\":\"Αθήνα\",\"country\":\"Greece\"}},"
     " \"ship\":{\"order_id\":\"450789469\",\"order_name\":\"#1001\",\"fulfillment_id\":\"255858046\","
@@ -97,19 +97,19 @@ static const char *full_json =
     "  \"items\":[{\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":2},"
     "   {\"title\":\"Tea & Biscuits\",\"variant\":null,\"quantity\":1}]},"
     " \"cart\":{\"token\":\"c1\",\"email\":\"anna@example.gr\",\"first_name\":\"Άννα\","
-    "  \"currency\":\"EUR\",\"total\":\"46.50\",\"subtotal\":\"42.50\","
+    "  \"currency\":\"EUR\",\"total\":\"€46.50\",\"subtotal\":\"€42.50\","
     "  \"url\":\"https://demo.myshopify.com/checkouts/c1/recover?key=k&utm=nudge\","
     "  \"items\":[{\"title\":\"Linen Shirt\",\"variant\":\"M / White\",\"quantity\":1,"
-    "    \"price\":\"30.00\",\"line_price\":\"30.00\",\"image\":\"https://cdn.example.com/shirt.png\"},"
-    "   {\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":1,\"price\":\"12.50\","
-    "    \"line_price\":\"12.50\",\"image\":\"https://cdn.example.com/mug.png\"}]},"
+    "    \"price\":\"€30.00\",\"line_price\":\"€30.00\",\"image\":\"https://cdn.example.com/shirt.png\"},"
+    "   {\"title\":\"Mug\",\"variant\":\"Blue\",\"quantity\":1,\"price\":\"€12.50\","
+    "    \"line_price\":\"€12.50\",\"image\":\"https://cdn.example.com/mug.png\"}]},"
     " \"discount\":{\"code\":\"COMEBACK15\",\"percent\":15,\"expires_at\":\"30 November 2026\"},"
     " \"cross_sell\":[{\"title\":\"Travel Mug\","
     "   \"url\":\"https://demo.myshopify.com/products/travel-mug\","
-    "   \"image\":\"https://cdn.example.com/travel-mug.png\",\"price\":\"18.00\"},"
+    "   \"image\":\"https://cdn.example.com/travel-mug.png\",\"price\":\"€18.00\"},"
     "  {\"title\":\"Tea Sampler & Infuser\","
     "   \"url\":\"https://demo.myshopify.com/products/tea-sampler\","
-    "   \"image\":\"https://cdn.example.com/tea.png\",\"price\":\"24.00\"}],"
+    "   \"image\":\"https://cdn.example.com/tea.png\",\"price\":\"€24.00\"}],"
     " \"unsubscribe_url\":\"https://nudge.example.com/u/m1?sig=ab&s=demo\","
     " \"message\":{\"id\":\"m1\",\"flow\":\"cart\",\"step\":\"reminder_72h\"}}";
 
