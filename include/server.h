@@ -17,8 +17,12 @@ struct server;
  * Creates a server on base accepting on the listening socket fd, with its
  * own Redis connection. NULL with *cause.
  */
+struct metrics;
+
 struct server	*server_new(struct event_base *, int fd, const struct config *,
-		     const struct shops *, const struct flows *, char **cause);
+		     const struct shops *, const struct flows *, struct metrics *, char **cause);
+/* Declares the server's metric families in a registry (once per process). */
+void		 server_metrics(struct metrics *);
 /* Stops accepting new connections (graceful shutdown). */
 void		 server_stop_accepting(struct server *);
 /* Requests still waiting for Redis. */

@@ -24,6 +24,7 @@
 #include "flows.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "platform.h"
 #include "sched.h"
 #include "server.h"
@@ -41,6 +42,7 @@ struct server {
 	struct store		*store;
 	struct sched		*sched;
 	struct api		*api;
+	struct metrics		*metrics;
 	unsigned		 pending;
 };
 
@@ -61,9 +63,17 @@ struct ingest {
 static void
 server_log_webhook(struct ingest *in, int code, const char *result, const char *reason)
 {
-	struct buf f;
+	struct buf f, l;
 	char mask[64];
 
+	buf_init(&l);
+	metrics_label(&l, "platform", in->pf ? in->pf->name : "none");
+	metrics_observe(in->srv->metrics, "nudge_webhook_duration_seconds", l.data,
+	    (double)(clock_mono_ms() - in->start_ms) / 1000.0);
+	metrics_label(&l, "topic", in->ev.topic ? in->ev.topic : "none");
+	metrics_label(&l, "result", result);
+	metrics_add(in->srv->metrics, "nudge_webhooks_total", l.data, 1);
+	buf_free(&l);
 	if (LOG_INFO < log_min_level && code < 500)
 		return;
 	buf_init(&f);
@@ -150,6 +160,17 @@ ingest_applied_cb(void *arg, const struct sched_result *res)
 	buf_init(&f);
 	switch (res->status) {
 	case SCHED_APPLIED:
+		{
+			struct buf l;
+
+			buf_init(&l);
+			metrics_label(&l, "event", nevent_kind_name(in->ev.kind));
+			metrics_add(in->srv->metrics, "nudge_messages_scheduled_total", l.data,
+			    (double)res->scheduled);
+			metrics_add(in->srv->metrics, "nudge_messages_cancelled_total", l.data,
+			    (double)res->cancelled);
+			buf_free(&l);
+		}
 		if (in->plan.erase == PLAN_ERASE_CUSTOMER) {
 			ingest_answer(in, 200, NULL, "erased", NULL, "\"result\":\"erased\"");
 			break;
@@ -163,6 +184,7 @@ ingest_applied_cb(void *arg, const struct sched_result *res)
 		ingest_answer(in, 200, NULL, "duplicate", NULL, "\"result\":\"duplicate\"");
 		break;
 	case SCHED_FAILED:
+		metrics_add(in->srv->metrics, "nudge_redis_errors_total", NULL, 1);
 		log_warn(in->rid, "apply failed: %s", res->error ? res->error : "unknown");
 		ingest_answer(in, 503, "unavailable", NULL, "storage unavailable; retry later", NULL);
 		break;
@@ -414,6 +436,20 @@ server_request_cb(struct evhttp_request *req, void *arg)
 			    "redis not connected or scripts not loaded");
 		return;
 	}
+	if (strcmp(path, "/metrics") == 0 && get) {
+		struct evbuffer *out = evbuffer_new();
+		struct buf b;
+
+		buf_init(&b);
+		metrics_render(srv->metrics, &b);
+		evbuffer_add(out, b.data ? b.data : "", b.len);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		    "text/plain; version=0.0.4; charset=utf-8");
+		evhttp_send_reply(req, 200, NULL, out);
+		evbuffer_free(out);
+		buf_free(&b);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		http_reply_error(req, 405, rid, "method_not_allowed", "use GET");
@@ -424,12 +460,28 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	http_reply_error(req, 404, rid, "not_found", "no such path");
 }
 
+void
+server_metrics(struct metrics *m)
+{
+	metrics_family(m, "nudge_webhooks_total", METRIC_COUNTER,
+	    "Webhooks received, by platform, topic and result.", NULL);
+	metrics_family(m, "nudge_webhook_duration_seconds", METRIC_HISTOGRAM,
+	    "Time from a webhook's arrival to its answer.", NULL);
+	metrics_family(m, "nudge_messages_scheduled_total", METRIC_COUNTER,
+	    "Messages scheduled, by the event that scheduled them.", NULL);
+	metrics_family(m, "nudge_messages_cancelled_total", METRIC_COUNTER,
+	    "Pending messages cancelled by exit rules, by the event.", NULL);
+	metrics_family(m, "nudge_redis_errors_total", METRIC_COUNTER,
+	    "Redis commands that failed (connection lost, timeout, script error).", NULL);
+}
+
 struct server *
 server_new(struct event_base *base, int fd, const struct config *cfg,
-    const struct shops *shops, const struct flows *flows, char **cause)
+    const struct shops *shops, const struct flows *flows, struct metrics *metrics, char **cause)
 {
 	struct server *srv = xcalloc(1, sizeof *srv);
 
+	srv->metrics = metrics;
 	srv->base = base;
 	srv->cfg = cfg;
 	srv->shops = shops;

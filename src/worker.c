@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <hiredis/hiredis.h>
 
 #include "backoff.h"
 #include "clock.h"
@@ -28,6 +31,7 @@
 #include "http.h"
 #include "lane.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "quiet.h"
 #include "render.h"
@@ -53,6 +57,9 @@ struct worker {
 	struct lane		*email_lane;	/* concurrency, rate, pauses */
 	struct quiet_window	*quiet_win;	/* per shop: [2i] e-mail, [2i+1] SMS */
 	struct buf		 quiet;		/* shops in quiet hours, for claims */
+	struct metrics		*metrics;
+	struct evhttp		*http;		/* /metrics, /healthz, /readyz */
+	struct event		*gauge_ev;	/* refreshes the queue gauges */
 	int64_t			 quiet_at;	/* when quiet was computed */
 	struct lane		*sms_lane;
 	struct event		*tick;
@@ -149,6 +156,33 @@ send_free(struct send *s)
 	w->inflight--;
 }
 
+/* Metrics of one outcome: counts by flow, step, channel, provider; timings of sends. */
+static void
+worker_count(struct send *s, const char *outcome)
+{
+	struct worker *w = s->w;
+	struct buf l;
+
+	buf_init(&l);
+	metrics_label(&l, "flow", s->m->flow);
+	metrics_label(&l, "step", s->m->step);
+	metrics_label(&l, "channel", s->m->channel);
+	metrics_label(&l, "provider", s->prov ? s->prov->name : "none");
+	metrics_label(&l, "outcome", outcome);
+	metrics_add(w->metrics, "nudge_messages_total", l.data, 1);
+	buf_reset(&l);
+	if (s->prov != NULL && (s->outcome == SCHED_SENT || s->outcome == SCHED_RETRY ||
+	    s->outcome == SCHED_DEAD)) {
+		metrics_label(&l, "provider", s->prov->name);
+		metrics_observe(w->metrics, "nudge_send_duration_seconds", l.data,
+		    (double)(clock_now_ms() - s->start_ms) / 1000.0);
+	}
+	if (s->outcome == SCHED_SENT && s->m->attempts == 1)
+		metrics_observe(w->metrics, "nudge_schedule_lag_seconds", NULL,
+		    (double)(s->start_ms - s->m->due_ms) / 1000.0);
+	buf_free(&l);
+}
+
 static void
 worker_log_outcome(struct send *s)
 {
@@ -180,6 +214,7 @@ worker_log_outcome(struct send *s)
 	log_at(s->outcome == SCHED_DEAD ? LOG_WARN : LOG_INFO, s->m->id, f.data, "%s",
 	    names[s->outcome]);
 	buf_free(&f);
+	worker_count(s, names[s->outcome]);
 }
 
 static void
@@ -204,6 +239,7 @@ worker_acked_cb(void *arg, int applied, const char *err)
 		 * Redis is away. Keep trying while our lease holds: giving up
 		 * would let the lease expire and the message be sent again.
 		 */
+		metrics_add(w->metrics, "nudge_redis_errors_total", NULL, 1);
 		if (++s->ack_tries * 500 < w->cfg->lease_ms) {
 			if (s->ack_tries == 1)
 				log_warn(s->m->id, "reporting the outcome failed (%s); retrying", err);
@@ -487,6 +523,7 @@ worker_claimed_cb(void *arg, int p, struct sched_msg **msgs, size_t n, int64_t n
 
 	w->claiming[p] = 0;
 	if (err != NULL) {
+		metrics_add(w->metrics, "nudge_redis_errors_total", NULL, 1);
 		log_warn(NULL, "claim on partition %d failed: %s", p, err);
 		w->next_due[p] = now + w->cfg->poll_ms;
 		for (i = 0; i < n; i++)
@@ -598,6 +635,175 @@ worker_state_cb(void *arg, int ready)
 	}
 }
 
+/* --- observability: /metrics, /healthz, /readyz and the queue gauges ---- */
+
+struct worker_gauges {
+	struct worker	*w;
+	int		 left;		/* replies still to come */
+	double		 due, inflight, dead;
+	json_t		*stats;		/* counters of the stats hashes, summed */
+};
+
+static void
+worker_gauge_reply(void *arg, redisReply *r, const char *err)
+{
+	struct worker_gauges *g = arg;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	(void)err;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+		g->due += (double)r->element[0]->integer;
+		g->inflight += (double)r->element[1]->integer;
+		g->dead += (double)r->element[2]->integer;
+		for (i = 0; i + 1 < r->element[3]->elements; i += 2) {
+			k = r->element[3]->element[i]->str;
+			v = json_object_get(g->stats, k);
+			json_object_set_new(g->stats, k, json_real((v ? json_real_value(v) : 0) +
+			    strtod(r->element[3]->element[i + 1]->str, NULL)));
+		}
+	}
+	if (--g->left > 0)
+		return;
+	if (!g->w->freeing) {
+		struct buf l;
+
+		metrics_set(g->w->metrics, "nudge_due_messages", NULL, g->due);
+		metrics_set(g->w->metrics, "nudge_inflight_messages", NULL, g->inflight);
+		metrics_set(g->w->metrics, "nudge_dead_messages", NULL, g->dead);
+		buf_init(&l);
+		json_object_foreach(g->stats, k, v) {
+			buf_reset(&l);
+			metrics_label(&l, "event", k);
+			metrics_set(g->w->metrics, "nudge_store_events", l.data, json_real_value(v));
+		}
+		buf_free(&l);
+	}
+	json_decref(g->stats);
+	free(g);
+}
+
+/*
+ * Queue sizes for every partition, in one Lua-free round trip each: a
+ * MULTI would need a connection of its own, and EVAL of a reading script
+ * is simplest of all but wants the keys declared; four commands in a
+ * pipeline per partition are fine every few seconds.
+ */
+static void
+worker_gauge_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_gauges *g;
+	int p;
+
+	(void)fd;
+	(void)what;
+	metrics_set(w->metrics, "nudge_worker_sends_in_flight", NULL, (double)w->inflight);
+	if (!store_ready(w->store))
+		return;
+	g = xcalloc(1, sizeof *g);
+	g->w = w;
+	g->stats = json_object();
+	g->left = w->nparts;
+	for (p = 0; p < w->nparts; p++) {
+		char *pre = sched_prefix(w->cfg->key_prefix, p);
+		char *lua = xasprintf("return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', "
+		    "KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('HGETALL', KEYS[4])}");
+		char *k1 = xasprintf("%sdue", pre), *k2 = xasprintf("%sinflight", pre);
+		char *k3 = xasprintf("%sdead", pre), *k4 = xasprintf("%sstats", pre);
+		const char *argv[7] = { "EVAL", lua, "4", k1, k2, k3, k4 };
+
+		if (store_command(w->store, 7, argv, NULL, worker_gauge_reply, g) == -1)
+			worker_gauge_reply(g, NULL, "not connected");
+		free(lua);
+		free(k1);
+		free(k2);
+		free(k3);
+		free(k4);
+		free(pre);
+	}
+}
+
+static void
+worker_http_cb(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	const char *path = evhttp_request_get_uri(req);
+	char rid[HTTP_RID_LEN + 1];
+
+	http_request_id(rid);
+	if (strcmp(path, "/metrics") == 0) {
+		struct evbuffer *out = evbuffer_new();
+		struct buf b;
+
+		buf_init(&b);
+		metrics_render(w->metrics, &b);
+		evbuffer_add(out, b.data ? b.data : "", b.len);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		    "text/plain; version=0.0.4; charset=utf-8");
+		evhttp_send_reply(req, 200, NULL, out);
+		evbuffer_free(out);
+		buf_free(&b);
+	} else if (strcmp(path, "/healthz") == 0)
+		http_reply_json(req, 200, rid, w->stopping ? "\"status\":\"stopping\"" :
+		    "\"status\":\"ok\"");
+	else if (strcmp(path, "/readyz") == 0 && store_ready(w->store) && !w->stopping)
+		http_reply_json(req, 200, rid, "\"status\":\"ready\"");
+	else if (strcmp(path, "/readyz") == 0)
+		http_reply_error(req, 503, rid, "unavailable", "redis not connected or stopping");
+	else
+		http_reply_error(req, 404, rid, "not_found", "no such path");
+}
+
+static int
+worker_observe_setup(struct worker *w, char **cause)
+{
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	w->metrics = metrics_new();
+	metrics_family(w->metrics, "nudge_messages_total", METRIC_COUNTER,
+	    "Message outcomes of this worker: sent, retry, dead, skipped, released.", NULL);
+	metrics_family(w->metrics, "nudge_send_duration_seconds", METRIC_HISTOGRAM,
+	    "Provider request latency.", NULL);
+	metrics_family(w->metrics, "nudge_schedule_lag_seconds", METRIC_HISTOGRAM,
+	    "Delay from a message's due time to the start of its first send.", NULL);
+	metrics_family(w->metrics, "nudge_worker_sends_in_flight", METRIC_GAUGE,
+	    "Messages this worker has claimed and not yet reported.", NULL);
+	metrics_family(w->metrics, "nudge_due_messages", METRIC_GAUGE,
+	    "Messages waiting in Redis (all partitions; the same on every worker).", NULL);
+	metrics_family(w->metrics, "nudge_inflight_messages", METRIC_GAUGE,
+	    "Messages claimed by some worker, not yet reported.", NULL);
+	metrics_family(w->metrics, "nudge_dead_messages", METRIC_GAUGE,
+	    "Messages in the dead-letter sets.", NULL);
+	metrics_family(w->metrics, "nudge_store_events", METRIC_GAUGE,
+	    "Counters kept in Redis for the whole deployment (scheduled, sent, deferred, "
+	    "skipped, reclaimed, stale_acks, ...).", NULL);
+	metrics_family(w->metrics, "nudge_redis_errors_total", METRIC_COUNTER,
+	    "Redis commands that failed.", NULL);
+	w->gauge_ev = event_new(w->base, -1, EV_PERSIST, worker_gauge_cb, w);
+	evtimer_add(w->gauge_ev, &tv);
+	if (*w->cfg->worker_metrics_listen == '\0')
+		return 0;
+	if ((fd = http_listen(w->cfg->worker_metrics_listen, 0, cause)) == -1) {
+		char *why = *cause;
+
+		*cause = xasprintf("NUDGE_WORKER_METRICS_LISTEN: %s", why);
+		free(why);
+		return -1;
+	}
+	w->http = evhttp_new(w->base);
+	evhttp_set_gencb(w->http, worker_http_cb, w);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	if (evhttp_accept_socket(w->http, fd) == -1) {
+		*cause = xasprintf("NUDGE_WORKER_METRICS_LISTEN: cannot accept");
+		return -1;
+	}
+	log_info(w->wid, "metrics on http://%s/metrics", w->cfg->worker_metrics_listen);
+	return 0;
+}
+
 struct worker *
 worker_new(struct event_base *base, const struct config *cfg, const struct shops *shops,
     const struct templates *tpl, char **cause)
@@ -644,6 +850,10 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	w->claiming = xcalloc((size_t)w->nparts, 1);
 	http_request_id(w->wid);
 	w->tick = evtimer_new(base, worker_tick_cb, w);
+	if (worker_observe_setup(w, cause) == -1) {
+		worker_free(w);
+		return NULL;
+	}
 	store_on_state(w->store, worker_state_cb, w);
 	store_subscribe(w->sub, sched_wake_channel(w->sched), worker_wake_cb, w);
 	w->last_poll = clock_now_ms();
@@ -713,6 +923,11 @@ worker_free(struct worker *w)
 	lane_free(w->sms_lane);
 	free(w->quiet_win);
 	buf_free(&w->quiet);
+	if (w->http != NULL)
+		evhttp_free(w->http);
+	if (w->gauge_ev != NULL)
+		event_free(w->gauge_ev);
+	metrics_free(w->metrics);
 	if (w->grace)
 		event_free(w->grace);
 	event_free(w->tick);

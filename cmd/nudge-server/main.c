@@ -18,6 +18,7 @@
 #include "flows.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "platform.h"
 #include "server.h"
 #include "shops.h"
@@ -95,6 +96,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct shops *shops = NULL;
 	struct flows *flows = NULL;
+	struct metrics *metrics;
 	struct event *sigterm, *sigint;
 	char *cause = NULL;
 	long i;
@@ -139,6 +141,8 @@ main(int argc, char **argv)
 	if (nloops < 1)
 		nloops = 1;
 	loops = xcalloc((size_t)nloops, sizeof *loops);
+	metrics = metrics_new();
+	server_metrics(metrics);
 	for (i = 0; i < nloops; i++) {
 		struct loop *l = &loops[i];
 
@@ -147,7 +151,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		l->base = event_base_new();
-		if ((l->srv = server_new(l->base, fd, &cfg, shops, flows, &cause)) == NULL) {
+		if ((l->srv = server_new(l->base, fd, &cfg, shops, flows, metrics, &cause)) == NULL) {
 			log_error(NULL, "invalid configuration: %s", cause);
 			return 2;
 		}
@@ -176,6 +180,7 @@ main(int argc, char **argv)
 		event_base_free(loops[i].base);
 	}
 	free(loops);
+	metrics_free(metrics);
 	flows_free(flows);
 	shops_free(shops);
 	log_info(NULL, "stopped");
