@@ -68,7 +68,13 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; NUDGE_SOURCE_DIR=$(CURDIR) ./$$t; done
 
 blackbox: all
-	NUDGE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -x tests/blackbox $(PYTEST_ARGS)
+	NUDGE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -x tests/blackbox tests/spec tests/deploy $(PYTEST_ARGS)
+
+# The request dumper of tests/spec (the spec test runs `make spec-helper`).
+spec-helper: $(LIB) tests/spec/dump_requests.c
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $(BUILD)/tests/dump_requests tests/spec/dump_requests.c $(LIB) \
+	    $(LDFLAGS) $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -82,6 +88,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	cp -r config templates $(DESTDIR)$(PREFIX)/share/nudge/
+
+# The container image (Dockerfile): Docker when its daemon answers, else the
+# buildah-based ../shared/tools/image (docker-format image, so HEALTHCHECK is kept).
+image:
+	@if docker info >/dev/null 2>&1; then \
+		docker build -t nudge:dev . ; \
+	else \
+		BUILDAH_FORMAT=docker ../shared/tools/image build nudge:dev . ; \
+	fi
 
 clean:
 	rm -rf build build-asan bin bin-asan

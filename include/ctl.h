@@ -12,5 +12,6 @@ int	ctl_status(int argc, char **argv);
 int	ctl_dead(int argc, char **argv);
 int	ctl_timeline(int argc, char **argv);
 int	ctl_codes(int argc, char **argv);
+int	ctl_demo(int argc, char **argv);
 
 #endif

@@ -90,6 +90,8 @@ struct plan_cancel {
 	const char	*flow;		/* NULL: every flow of the subject */
 	const char	*reason;	/* e.g. "order_cancelled" */
 	int		 close;		/* also refuse this flow for the subject from now on */
+	char		*keep;		/* comma-separated ids not to cancel (a restart by the
+					   same occurrence schedules them again), or NULL */
 	/* cart matching when subject is NULL: token, checkout id, cart token, customer */
 	const char	*token, *checkout_id, *cart_token;
 };

@@ -25,6 +25,8 @@ void		 lane_done(struct lane *);
 /* No job starts for ms (the provider asked for it); longer pauses win. */
 void		 lane_pause(struct lane *, int64_t ms);
 size_t		 lane_queued(const struct lane *);
+/* 1 while a pause asked for by the provider lasts. */
+int		 lane_paused(const struct lane *);
 size_t		 lane_running(const struct lane *);
 const char	*lane_name(const struct lane *);
 /* Hands every queued job back with cancelled=1. */

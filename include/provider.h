@@ -169,7 +169,11 @@ int	provider_addr_valid(const char *addr);
  * mailbox form JSON and form APIs take. addr must be valid. Caller frees.
  */
 char	*provider_addr(const char *name, const char *addr);
-/* The digits of an E.164 number ("+" optional, 7 to 15 digits) into out; -1 if not one. */
+/*
+ * The digits of an international number into out: "+" or "00" or nothing,
+ * then 7 to 15 digits, not starting with 0; spaces, '-', '.' and
+ * parentheses between them are dropped. -1 when to is not one.
+ */
 int	provider_e164(const char *to, char *out, size_t outlen);
 /*
  * The checks every e-mail builder makes of m (recipient, sender, text or

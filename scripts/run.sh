@@ -38,6 +38,9 @@ export NUDGE_SHOPS_FILE="${NUDGE_SHOPS_FILE:-config/shops.example.json}"
 export NUDGE_EMAIL_PROVIDER="${NUDGE_EMAIL_PROVIDER:-log}"
 export NUDGE_OUTBOX_DIR="${NUDGE_OUTBOX_DIR:-var/outbox}"
 export NUDGE_LISTEN="${NUDGE_LISTEN:-127.0.0.1:8080}"
+# demo time: a day of the flows passes in half a second (NUDGE_TIME_SCALE=1: real time)
+export NUDGE_TIME_SCALE="${NUDGE_TIME_SCALE:-172800}"
+export NUDGE_WORKER_METRICS_LISTEN="${NUDGE_WORKER_METRICS_LISTEN:-127.0.0.1:9090}"
 
 bin/nudge-server & pids="$pids $!"
 bin/nudge-worker & pids="$pids $!"
@@ -56,6 +59,12 @@ messages land in $NUDGE_OUTBOX_DIR. Try, in another terminal:
     --data-binary @examples/orders-create.json
   ls $NUDGE_OUTBOX_DIR
 
-Ctrl-C stops everything.
+Or play a whole customer lifecycle (orders, shipping, abandoned carts):
+
+  bin/nudgectl demo
+
+Time runs $NUDGE_TIME_SCALE times faster (a day in half a second); set
+NUDGE_TIME_SCALE=1 for real time. Metrics: http://$NUDGE_LISTEN/metrics and
+http://$NUDGE_WORKER_METRICS_LISTEN/metrics. Ctrl-C stops everything.
 MSG
 wait

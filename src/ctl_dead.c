@@ -75,38 +75,59 @@ ctl_dead_replay_one(struct ctl *x, int p, const char *id)
 	return ok;
 }
 
+static void	ctl_dead_wake(struct ctl *, int);
+static long	ctl_dead_replay_all(struct ctl *, int);
+
 static int
 ctl_dead_replay(struct ctl *x, const char *id)
 {
 	long n = 0;
 	int p;
-	size_t i;
 
 	for (p = 0; p < x->cfg.partitions; p++) {
-		if (id != NULL) {
+		long before = n;
+
+		if (id != NULL)
 			n += ctl_dead_replay_one(x, p, id);
-			continue;
-		}
-		for (;;) {
-			char *pre = sched_prefix(x->cfg.key_prefix, p);
-			redisReply *r = ctl_cmd(x, "ZRANGE %sdead 0 999", pre);
-			size_t got = r ? r->elements : 0;
-
-			free(pre);
-			for (i = 0; i < got; i++)
-				n += ctl_dead_replay_one(x, p, r->element[i]->str);
-			freeReplyObject(r);
-			if (got < 1000)
-				break;
-		}
-	}
-	if (n > 0) {
-		redisReply *r = ctl_cmd(x, "PUBLISH %swake x", x->cfg.key_prefix);
-
-		freeReplyObject(r);
+		else
+			n += ctl_dead_replay_all(x, p);
+		if (n > before)
+			ctl_dead_wake(x, p);
 	}
 	printf("replayed %ld message%s\n", n, n == 1 ? "" : "s");
 	return id != NULL && n == 0 ? 1 : 0;
+}
+
+/* Wakes idle workers for partition p, as the apply script does. */
+static void
+ctl_dead_wake(struct ctl *x, int p)
+{
+	char *pre = sched_prefix(x->cfg.key_prefix, p);
+	char *payload = xasprintf("%s %lld", pre, (long long)clock_now_ms());
+	redisReply *r = ctl_cmd(x, "PUBLISH %swake %s", x->cfg.key_prefix, payload);
+
+	freeReplyObject(r);
+	free(payload);
+	free(pre);
+}
+
+static long
+ctl_dead_replay_all(struct ctl *x, int p)
+{
+	long n = 0;
+	size_t i, got;
+
+	do {
+		char *pre = sched_prefix(x->cfg.key_prefix, p);
+		redisReply *r = ctl_cmd(x, "ZRANGE %sdead 0 999", pre);
+
+		free(pre);
+		got = r ? r->elements : 0;
+		for (i = 0; i < got; i++)
+			n += ctl_dead_replay_one(x, p, r->element[i]->str);
+		freeReplyObject(r);
+	} while (got == 1000);
+	return n;
 }
 
 int

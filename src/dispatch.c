@@ -27,13 +27,13 @@
  * measured on loopback, a server that takes 1 s to say "250" freezes every
  * other event of the loop for that second (0 of 50 timer ticks fired; the
  * same delay before the "354" reply costs nothing), and a silent server
- * freezes it until the transfer times out. So SMTP requests go to a lane: a
- * thread with its own event_base and its own dispatch (inline_smtp), fed
+ * freezes it until the transfer times out. So SMTP requests go to an SMTP
+ * thread: one with its own event_base and its own dispatch (inline_smtp), fed
  * through a mutex-protected inbox and a pipe, answering through an outbox
  * and a second pipe that the caller's loop watches. Pipes rather than
  * event_active because the caller's base need not be evthread-enabled.
- * There are up to DISPATCH_LANES lanes, so one slow relay holds up at most
- * the sends that share its lane. tests/unit/test_smtp.c measures both the
+ * There are up to DISPATCH_SMTP_THREADS of them, so one slow reply holds up
+ * only the sends that share its thread. tests/unit/test_smtp.c measures the
  * stall and its absence through dispatch.
  */
 #include <sys/queue.h>
@@ -58,9 +58,9 @@
 #define DISPATCH_HDR_MAX	48		/* response headers kept */
 #define DISPATCH_HDR_BYTES	(16 * 1024)
 #define DISPATCH_CONNECT_MAX_MS	5000L
-#define DISPATCH_LANES		4		/* SMTP threads, made on demand */
+#define DISPATCH_SMTP_THREADS		4		/* SMTP threads, made on demand */
 
-struct dispatch_lane;
+struct dispatch_smtp;
 
 /* A socket curl asked us to watch. */
 struct dispatch_sock {
@@ -99,9 +99,9 @@ struct dispatch {
 	unsigned long		 gen;
 	int			 depth;		/* entry points on the stack */
 	int			 dying;		/* dispatch_free called */
-	int			 inline_smtp;	/* a lane's own: SMTP runs here */
-	struct dispatch_lane	*lanes[DISPATCH_LANES];
-	TAILQ_HEAD(, dispatch_job) jobs;	/* on lanes, not yet reported */
+	int			 inline_smtp;	/* an SMTP thread's own: SMTP runs here */
+	struct dispatch_smtp	*smtp[DISPATCH_SMTP_THREADS];
+	TAILQ_HEAD(, dispatch_job) jobs;	/* on SMTP threads, not yet reported */
 
 	TAILQ_HEAD(, dispatch_req) reqs;
 	LIST_HEAD(, dispatch_sock) socks;
@@ -116,7 +116,7 @@ dispatch_enter(struct dispatch *d)
 	d->depth++;
 }
 
-static void	dispatch_lane_stop(struct dispatch_lane *);
+static void	dispatch_smtp_stop(struct dispatch_smtp *);
 
 static void
 dispatch_destroy(struct dispatch *d)
@@ -124,10 +124,10 @@ dispatch_destroy(struct dispatch *d)
 	struct dispatch_sock *ds;
 	size_t i;
 
-	/* Every job was reported by now; a lane may still be finishing one. */
-	for (i = 0; i < DISPATCH_LANES; i++) {
-		if (d->lanes[i] != NULL)
-			dispatch_lane_stop(d->lanes[i]);
+	/* Every job was reported by now; a thread may still be finishing one. */
+	for (i = 0; i < DISPATCH_SMTP_THREADS; i++) {
+		if (d->smtp[i] != NULL)
+			dispatch_smtp_stop(d->smtp[i]);
 	}
 	/* Closes cached connections; may still call the socket callback. */
 	curl_multi_cleanup(d->multi);
@@ -173,7 +173,7 @@ dispatch_header(void *hctx, const char *name)
 	return NULL;
 }
 
-/* The answers of SMTP lanes have no headers. */
+/* The answers of SMTP threads have no headers. */
 static const char *
 dispatch_no_header(void *hctx, const char *name)
 {
@@ -489,7 +489,7 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 	if (req->mail_from != NULL) {
 		/*
 		 * SMTP: the body is the whole RFC 5322 message (curl dot-stuffs
-		 * it); STARTTLS when offered, or required. Only a lane runs this
+		 * it); STARTTLS when offered, or required. Only an SMTP thread runs this
 		 * (see the top): the final reply is awaited in a blocking loop.
 		 */
 		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
@@ -540,22 +540,22 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 }
 
 /*
- * The SMTP lanes (see the top of the file). A job is one SMTP request: the
+ * The SMTP threads (see the top of the file). A job is one SMTP request: the
  * caller's loop creates it and keeps it on d->jobs until it reports it; the
- * lane owns it from its inbox to its outbox. Lock order: only lane->lock,
+ * thread owns it from its inbox to its outbox. One lock, the thread's,
  * never held while calling curl or a callback.
  */
 struct dispatch_job {
-	struct provider_req	*req;		/* until the lane starts it */
+	struct provider_req	*req;		/* until the thread starts it */
 	dispatch_done_cb	*cb;
 	void			*arg;
 	unsigned long		 gen;
-	struct dispatch_lane	*lane;
+	struct dispatch_smtp	*thr;
 	char			*ref;		/* copy of req->ref for the answer */
 	int			 reported;	/* caller's loop: cb already called */
 	int			 cancel;	/* lock: the caller gave up on it */
 
-	/* The answer, copied on the lane. */
+	/* The answer, copied on the thread. */
 	long			 status;
 	int			 terr;
 	int			 timed_out;
@@ -568,11 +568,11 @@ struct dispatch_job {
 };
 TAILQ_HEAD(dispatch_jobq, dispatch_job);
 
-struct dispatch_lane {
+struct dispatch_smtp {
 	struct dispatch		*owner;
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
-	int			 in[2];		/* wakes the lane */
+	int			 in[2];		/* wakes the thread */
 	int			 out[2];	/* wakes the owner's loop */
 	struct dispatch_jobq	 inbox;		/* lock */
 	struct dispatch_jobq	 outbox;	/* lock */
@@ -580,7 +580,7 @@ struct dispatch_lane {
 	size_t			 load;		/* owner's loop: jobs out there */
 	struct event		*out_ev;	/* on the owner's base */
 
-	/* The lane's thread only (after creation). */
+	/* The thread only (after creation). */
 	struct event_base	*base;
 	struct event		*in_ev;
 	struct dispatch		*d;
@@ -620,12 +620,21 @@ dispatch_job_free(struct dispatch_job *job)
 	free(job);
 }
 
-/* Lane: the lane's dispatch reports a job; copy the answer, post it home. */
+/* Thread: sends job home to the owner's loop. */
 static void
-dispatch_lane_done(void *arg, const struct provider_resp *resp)
+dispatch_smtp_post(struct dispatch_smtp *l, struct dispatch_job *job)
+{
+	pthread_mutex_lock(&l->lock);
+	TAILQ_INSERT_TAIL(&l->outbox, job, qentry);
+	pthread_mutex_unlock(&l->lock);
+	dispatch_wake(l->out[1]);
+}
+
+/* Thread: its dispatch reports a job; copy the answer, post it home. */
+static void
+dispatch_smtp_done(void *arg, const struct provider_resp *resp)
 {
 	struct dispatch_job *job = arg;
-	struct dispatch_lane *l = job->lane;
 
 	job->status = resp->status;
 	job->terr = resp->transport_error;
@@ -633,28 +642,22 @@ dispatch_lane_done(void *arg, const struct provider_resp *resp)
 	job->error = resp->error != NULL ? xstrdup(resp->error) : NULL;
 	buf_add(&job->body, resp->body != NULL ? resp->body : "", resp->body_len);
 	job->now_ms = resp->now_ms;
-	TAILQ_REMOVE(&l->running, job, qentry);
-	pthread_mutex_lock(&l->lock);
-	TAILQ_INSERT_TAIL(&l->outbox, job, qentry);
-	pthread_mutex_unlock(&l->lock);
-	dispatch_wake(l->out[1]);
+	TAILQ_REMOVE(&job->thr->running, job, qentry);
+	dispatch_smtp_post(job->thr, job);
 }
 
-/* Lane: a job that never ran goes home with a transport error. */
+/* Thread: a job that never ran goes home with a transport error. */
 static void
-dispatch_lane_unsent(struct dispatch_lane *l, struct dispatch_job *job, int terr)
+dispatch_smtp_unsent(struct dispatch_smtp *l, struct dispatch_job *job, int terr)
 {
 	job->terr = terr;
 	job->now_ms = clock_now_ms();
-	pthread_mutex_lock(&l->lock);
-	TAILQ_INSERT_TAIL(&l->outbox, job, qentry);
-	pthread_mutex_unlock(&l->lock);
-	dispatch_wake(l->out[1]);
+	dispatch_smtp_post(l, job);
 }
 
-/* Lane: aborts the running request of job (its callback posts it home). */
+/* Thread: aborts the running request of job (its callback posts it home). */
 static void
-dispatch_lane_cancel(struct dispatch *d, struct dispatch_job *job)
+dispatch_smtp_cancel(struct dispatch *d, struct dispatch_job *job)
 {
 	struct dispatch_req *dr;
 
@@ -668,11 +671,11 @@ dispatch_lane_cancel(struct dispatch *d, struct dispatch_job *job)
 	dispatch_leave(d);
 }
 
-/* Lane: new jobs, cancellations or the order to stop. */
+/* Thread: new jobs, cancellations or the order to stop. */
 static void
-dispatch_lane_in(evutil_socket_t fd, short what, void *arg)
+dispatch_smtp_in(evutil_socket_t fd, short what, void *arg)
 {
-	struct dispatch_lane *l = arg;
+	struct dispatch_smtp *l = arg;
 	struct dispatch_job *job;
 	struct dispatch_jobq q;
 	int stop, cancel;
@@ -695,7 +698,7 @@ dispatch_lane_in(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&l->lock);
 		if (job == NULL)
 			break;
-		dispatch_lane_cancel(l->d, job);
+		dispatch_smtp_cancel(l->d, job);
 	}
 	while ((job = TAILQ_FIRST(&q)) != NULL) {
 		TAILQ_REMOVE(&q, job, qentry);
@@ -703,14 +706,14 @@ dispatch_lane_in(evutil_socket_t fd, short what, void *arg)
 		cancel = job->cancel;
 		pthread_mutex_unlock(&l->lock);
 		if (stop || cancel) {
-			dispatch_lane_unsent(l, job, CURLE_ABORTED_BY_CALLBACK);
+			dispatch_smtp_unsent(l, job, CURLE_ABORTED_BY_CALLBACK);
 			continue;
 		}
 		TAILQ_INSERT_TAIL(&l->running, job, qentry);
-		if (dispatch_send(l->d, job->req, dispatch_lane_done, job) != 0) {
+		if (dispatch_send(l->d, job->req, dispatch_smtp_done, job) != 0) {
 			job->req = NULL;	/* freed by dispatch_send */
 			TAILQ_REMOVE(&l->running, job, qentry);
-			dispatch_lane_unsent(l, job, CURLE_FAILED_INIT);
+			dispatch_smtp_unsent(l, job, CURLE_FAILED_INIT);
 			continue;
 		}
 		job->req = NULL;
@@ -720,9 +723,9 @@ dispatch_lane_in(evutil_socket_t fd, short what, void *arg)
 }
 
 static void *
-dispatch_lane_main(void *arg)
+dispatch_smtp_main(void *arg)
 {
-	struct dispatch_lane *l = arg;
+	struct dispatch_smtp *l = arg;
 
 	event_base_dispatch(l->base);
 	/* Aborts what still runs: the callbacks post it all to the outbox. */
@@ -730,10 +733,10 @@ dispatch_lane_main(void *arg)
 	return NULL;
 }
 
-static void	dispatch_lane_out(evutil_socket_t, short, void *);
+static void	dispatch_smtp_out(evutil_socket_t, short, void *);
 
 static void
-dispatch_lane_free(struct dispatch_lane *l)
+dispatch_smtp_free(struct dispatch_smtp *l)
 {
 	struct dispatch_job *job;
 
@@ -768,11 +771,11 @@ dispatch_pipe(int fds[2])
 	return -1;
 }
 
-/* A new lane with its thread running, or NULL. */
-static struct dispatch_lane *
-dispatch_lane_new(struct dispatch *d)
+/* A new SMTP thread, running, or NULL. */
+static struct dispatch_smtp *
+dispatch_smtp_new(struct dispatch *d)
 {
-	struct dispatch_lane *l = xcalloc(1, sizeof *l);
+	struct dispatch_smtp *l = xcalloc(1, sizeof *l);
 	sigset_t all, old;
 	int rc;
 
@@ -786,15 +789,15 @@ dispatch_lane_new(struct dispatch *d)
 	    (l->base = event_base_new()) == NULL ||
 	    (l->d = dispatch_new(l->base, d->timeout_ms)) == NULL ||
 	    (l->in_ev = event_new(l->base, l->in[0], EV_READ | EV_PERSIST,
-	    dispatch_lane_in, l)) == NULL || event_add(l->in_ev, NULL) != 0 ||
+	    dispatch_smtp_in, l)) == NULL || event_add(l->in_ev, NULL) != 0 ||
 	    (l->out_ev = event_new(d->base, l->out[0], EV_READ | EV_PERSIST,
-	    dispatch_lane_out, l)) == NULL || event_add(l->out_ev, NULL) != 0)
+	    dispatch_smtp_out, l)) == NULL || event_add(l->out_ev, NULL) != 0)
 		goto fail;
 	l->d->inline_smtp = 1;
-	/* Signals are the main thread's business: the lane blocks them all. */
+	/* Signals are the main thread's business: this one blocks them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&l->thread, NULL, dispatch_lane_main, l);
+	rc = pthread_create(&l->thread, NULL, dispatch_smtp_main, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		goto fail;
@@ -802,27 +805,27 @@ dispatch_lane_new(struct dispatch *d)
 fail:
 	if (l->d != NULL)
 		dispatch_free(l->d);
-	dispatch_lane_free(l);
+	dispatch_smtp_free(l);
 	return NULL;
 }
 
-/* Stops the lane's thread (waiting for a blocked transfer to end) and frees it. */
+/* Stops the thread (waiting for a blocked transfer to end) and frees it. */
 static void
-dispatch_lane_stop(struct dispatch_lane *l)
+dispatch_smtp_stop(struct dispatch_smtp *l)
 {
 	pthread_mutex_lock(&l->lock);
 	l->stop = 1;
 	pthread_mutex_unlock(&l->lock);
 	dispatch_wake(l->in[1]);
 	pthread_join(l->thread, NULL);
-	dispatch_lane_free(l);
+	dispatch_smtp_free(l);
 }
 
 /* Owner's loop: answers came home; report those not yet reported. */
 static void
-dispatch_lane_out(evutil_socket_t fd, short what, void *arg)
+dispatch_smtp_out(evutil_socket_t fd, short what, void *arg)
 {
-	struct dispatch_lane *l = arg;
+	struct dispatch_smtp *l = arg;
 	struct dispatch *d = l->owner;
 	struct provider_resp resp;
 	struct dispatch_job *job;
@@ -861,24 +864,24 @@ dispatch_lane_out(evutil_socket_t fd, short what, void *arg)
 	dispatch_leave(d);
 }
 
-/* Hands req to the least busy lane, making one if all are busy. 0 / -1. */
+/* Hands req to the least busy SMTP thread, making one if all are busy. 0 / -1. */
 static int
-dispatch_lane_send(struct dispatch *d, struct provider_req *req,
+dispatch_smtp_send(struct dispatch *d, struct provider_req *req,
     dispatch_done_cb *cb, void *arg)
 {
-	struct dispatch_lane *l = NULL, *n;
+	struct dispatch_smtp *l = NULL, *n;
 	struct dispatch_job *job;
 	size_t i;
 
-	for (i = 0; i < DISPATCH_LANES; i++) {
-		if (d->lanes[i] == NULL) {
+	for (i = 0; i < DISPATCH_SMTP_THREADS; i++) {
+		if (d->smtp[i] == NULL) {
 			if ((l == NULL || l->load > 0) &&
-			    (n = dispatch_lane_new(d)) != NULL)
-				l = d->lanes[i] = n;
+			    (n = dispatch_smtp_new(d)) != NULL)
+				l = d->smtp[i] = n;
 			break;
 		}
-		if (l == NULL || d->lanes[i]->load < l->load)
-			l = d->lanes[i];
+		if (l == NULL || d->smtp[i]->load < l->load)
+			l = d->smtp[i];
 	}
 	if (l == NULL) {
 		provider_req_free(req);
@@ -890,7 +893,7 @@ dispatch_lane_send(struct dispatch *d, struct provider_req *req,
 	job->cb = cb;
 	job->arg = arg;
 	job->gen = d->gen;
-	job->lane = l;
+	job->thr = l;
 	job->ref = req->ref != NULL ? xstrdup(req->ref) : NULL;
 	buf_init(&job->body);
 	l->load++;
@@ -903,19 +906,19 @@ dispatch_lane_send(struct dispatch *d, struct provider_req *req,
 	return 0;
 }
 
-/* Owner's loop: reports job as aborted and tells its lane to drop it. */
+/* Owner's loop: reports job as aborted and tells its thread to drop it. */
 static void
-dispatch_lane_abort(struct dispatch *d, struct dispatch_job *job)
+dispatch_smtp_abort(struct dispatch *d, struct dispatch_job *job)
 {
 	struct provider_resp resp;
 
 	job->reported = 1;
 	TAILQ_REMOVE(&d->jobs, job, entry);
 	d->inflight--;
-	pthread_mutex_lock(&job->lane->lock);
+	pthread_mutex_lock(&job->thr->lock);
 	job->cancel = 1;
-	pthread_mutex_unlock(&job->lane->lock);
-	dispatch_wake(job->lane->in[1]);
+	pthread_mutex_unlock(&job->thr->lock);
+	dispatch_wake(job->thr->in[1]);
 	memset(&resp, 0, sizeof resp);
 	resp.transport_error = CURLE_ABORTED_BY_CALLBACK;
 	resp.error = curl_easy_strerror(CURLE_ABORTED_BY_CALLBACK);
@@ -923,7 +926,7 @@ dispatch_lane_abort(struct dispatch *d, struct dispatch_job *job)
 	resp.header = dispatch_no_header;
 	resp.now_ms = clock_now_ms();
 	resp.ref = job->ref;
-	/* job stays the lane's until it comes home; cb must not see it again. */
+	/* job stays the thread's until it comes home; cb must not see it again. */
 	job->cb(job->arg, &resp);
 }
 
@@ -945,7 +948,7 @@ dispatch_send(struct dispatch *d, struct provider_req *req,
 	if (!d->dying && !d->inline_smtp && req->url != NULL &&
 	    strncasecmp(req->url, "smtp", 4) == 0) {
 		free(dr);
-		return dispatch_lane_send(d, req, cb, arg);
+		return dispatch_smtp_send(d, req, cb, arg);
 	}
 	buf_init(&dr->body);
 	if (d->dying || req->url == NULL ||
@@ -997,7 +1000,7 @@ dispatch_abort_all(struct dispatch *d)
 		}
 		if (job == NULL)
 			break;
-		dispatch_lane_abort(d, job);
+		dispatch_smtp_abort(d, job);
 	}
 	dispatch_leave(d);
 }

@@ -163,6 +163,12 @@ lane_queued(const struct lane *l)
 	return l->queued;
 }
 
+int
+lane_paused(const struct lane *l)
+{
+	return clock_mono_ms() < l->paused_until;
+}
+
 size_t
 lane_running(const struct lane *l)
 {

@@ -8,6 +8,7 @@
  * of that flow's pending messages of the subject.
  */
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 
 #include "clock.h"
@@ -149,11 +150,13 @@ plan_steps(struct plan *p, const struct flow *f, const struct nevent *ev,
 	const char *part = plan_part(ev->kind);
 	const char *occurrence = "";
 	char *occ = NULL;
-	size_t i;
+	ssize_t restart = -1;
+	size_t i, first = p->nmsgs;
 	int ch;
 
 	if (f->reentry == REENTRY_RESTART && !fallback) {
 		/* each trigger starts the flow afresh: replace what is pending */
+		restart = (ssize_t)p->ncancels;
 		plan_add_cancel(p, subject, f->name, "restarted", 0);
 		occurrence = ev->order_id ? ev->order_id : (ev->delivery ? ev->delivery : "");
 	} else if (f->per_fulfillment && ev->fulfillment_id != NULL) {
@@ -200,6 +203,15 @@ plan_steps(struct plan *p, const struct flow *f, const struct nevent *ev,
 			flows_message_id(ev->shop->domain, f->name, st->name, m->channel,
 			    subject, occurrence, m->id);
 		}
+	}
+	if (restart >= 0) {
+		/* the same occurrence again (a duplicate order event) keeps its steps */
+		struct buf k;
+
+		buf_init(&k);
+		for (i = first; i < p->nmsgs; i++)
+			buf_printf(&k, "%s%s", k.len ? "," : "", p->msgs[i].id);
+		p->cancels[restart].keep = buf_detach(&k);
 	}
 	free(occ);
 }
@@ -309,8 +321,10 @@ plan_free(struct plan *p)
 
 	for (i = 0; i < p->nmsgs; i++)
 		free(p->msgs[i].subject);
-	for (i = 0; i < p->ncancels; i++)
+	for (i = 0; i < p->ncancels; i++) {
 		free(p->cancels[i].subject);
+		free(p->cancels[i].keep);
+	}
 	for (i = 0; i < p->nctxs; i++) {
 		free(p->ctxs[i].subject);
 		free(p->ctxs[i].json);

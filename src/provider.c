@@ -693,17 +693,27 @@ provider_addr(const char *name, const char *addr)
 int
 provider_e164(const char *to, char *out, size_t outlen)
 {
-	size_t n;
+	size_t n = 0;
 
 	if (to == NULL)
 		return -1;
+	while (*to == ' ')
+		to++;
+	/* "+30...", "0030..." or bare international digits; never national "069..." */
 	if (*to == '+')
 		to++;
-	n = strspn(to, "0123456789");
-	if (to[n] != '\0' || n < 7 || n > 15 || *to == '0' || n + 1 > outlen)
-		return -1;
-	memcpy(out, to, n + 1);
-	return 0;
+	else if (to[0] == '0' && to[1] == '0')
+		to += 2;
+	for (; *to != '\0'; to++) {
+		if (*to >= '0' && *to <= '9') {
+			if (n + 1 >= outlen || n == 15)
+				return -1;
+			out[n++] = *to;
+		} else if (strchr(" -.()", *to) == NULL)
+			return -1;	/* letters, a second '+', an extension */
+	}
+	out[n] = '\0';
+	return n >= 7 && out[0] != '0' ? 0 : -1;
 }
 
 int

@@ -1,13 +1,16 @@
 /*
  * provider_twilio: Twilio's Messages resource (POST
  * /2010-04-01/Accounts/{sid}/Messages.json, HTTP Basic sid:token,
- * form-encoded). Twilio chooses GSM-7 or UCS-2 itself. It has no metadata
+ * form-encoded). TWILIO_FROM is a number or sender id (From), or a
+ * Messaging Service sid "MG..." (MessagingServiceSid). Twilio chooses
+ * GSM-7 or UCS-2 itself. It has no metadata
  * field (a StatusCallback query would be the place, and we register none),
  * so the message is matched by the sid of the answer, our provider id.
  *
  * Error codes of the body refine the status: 20429 is "too many concurrent
  * requests", never processed and safe to retry, whatever status carries it.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +30,16 @@ twilio_build(const struct config *cfg, const struct message *m,
 {
 	struct sms_count sc;
 	char to[16], *plus;
+	const char *p;
 
 	if (provider_need("TWILIO_ACCOUNT_SID", cfg->twilio_sid, cause) != 0 ||
 	    provider_need("TWILIO_AUTH_TOKEN", cfg->twilio_token, cause) != 0 ||
 	    provider_need("TWILIO_FROM", cfg->twilio_from, cause) != 0 ||
 	    provider_check_sms("twilio", m, to, cause) != 0)
 		return -1;
-	if (strchr(cfg->twilio_sid, '/') != NULL || strchr(cfg->twilio_sid, '?') != NULL) {
+	for (p = cfg->twilio_sid; isalnum((unsigned char)*p); p++)
+		;
+	if (*p != '\0') {
 		*cause = xstrdup("TWILIO_ACCOUNT_SID is not an account sid");
 		return -1;
 	}
@@ -45,7 +51,11 @@ twilio_build(const struct config *cfg, const struct message *m,
 	}
 	plus = xasprintf("+%s", to);
 	provider_form_add(&req->body, "To", plus);
-	provider_form_add(&req->body, "From", cfg->twilio_from);
+	/* A Messaging Service picks the sender itself (and may schedule). */
+	if (strncmp(cfg->twilio_from, "MG", 2) == 0 && strlen(cfg->twilio_from) == 34)
+		provider_form_add(&req->body, "MessagingServiceSid", cfg->twilio_from);
+	else
+		provider_form_add(&req->body, "From", cfg->twilio_from);
 	provider_form_add(&req->body, "Body", m->text);
 	free(plus);
 	req->method = "POST";

@@ -203,6 +203,7 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 		sched_argv_add(&a, c->flow ? c->flow : "");
 		sched_argv_add(&a, c->reason);
 		sched_argv_add(&a, c->close ? "1" : "0");
+		sched_argv_add(&a, c->keep ? c->keep : "");
 	}
 	for (i = 0; i < p->naliases; i++) {
 		sched_argv_add(&a, "A");

@@ -84,6 +84,7 @@ struct send {
 	const struct provider	*prov;
 	struct lane		*lane;		/* while queued or running in it */
 	struct provider_req	*req;		/* built, waiting for its lane */
+	int64_t			 lease_end;	/* when our claim runs out */
 	int64_t			 start_ms;
 	int			 ack_tries;
 	enum sched_outcome	 outcome;
@@ -124,12 +125,23 @@ send_new(struct worker *w, struct sched_msg *m)
 	s->w = w;
 	s->m = m;
 	s->start_ms = clock_now_ms();
+	s->lease_end = s->start_ms + w->cfg->lease_ms;
 	s->next = w->sends;
 	if (w->sends)
 		w->sends->prev = s;
 	w->sends = s;
 	w->inflight++;
 	return s;
+}
+
+/* Looks again in ms, however the partitions stand. */
+static void
+worker_arm_in(struct worker *w, int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	if (!w->stopping)
+		evtimer_add(w->tick, &tv);
 }
 
 static void
@@ -405,6 +417,15 @@ worker_quiet_setup(struct worker *w, char **cause)
 	return 0;
 }
 
+/* Time kept, after the longest send, for its outcome to reach Redis within the lease. */
+static int64_t
+worker_ack_allowance(const struct config *cfg)
+{
+	int64_t spare = (cfg->lease_ms - cfg->send_timeout_ms) / 2;
+
+	return spare < 1000 ? spare : 1000;
+}
+
 /* The provider's lane lets the send start (or drains it at shutdown). */
 static void
 worker_lane_cb(void *arg, int cancelled)
@@ -418,6 +439,20 @@ worker_lane_cb(void *arg, int cancelled)
 		s->lane = NULL;
 		s->outcome = SCHED_RELEASE;
 		s->info = xstrdup("shutting down");
+		worker_report(s);
+		return;
+	}
+	if (clock_now_ms() + s->w->cfg->send_timeout_ms + worker_ack_allowance(s->w->cfg) >
+	    s->lease_end) {
+		/*
+		 * It waited in the lane (rate limit, a provider's pause) so long
+		 * that the send could outlive the lease, and another claim could
+		 * send it again: hand it back instead.
+		 */
+		lane_done(s->lane);
+		s->lane = NULL;
+		s->outcome = SCHED_RELEASE;
+		s->info = xstrdup("waited too long for the provider; released");
 		worker_report(s);
 		return;
 	}
@@ -480,7 +515,7 @@ worker_process(struct worker *w, struct sched_msg *m)
 	msg.flow = m->flow;
 	msg.step = m->step;
 	msg.template = m->template;
-	msg.channel = s->prov->channel;
+	msg.channel = (enum channel)flows_channel_parse(m->channel);
 	msg.promotional = strcmp(m->cls, "promotional") == 0;
 	msg.locale = s->c.locale;
 	msg.to = s->c.to;
@@ -568,6 +603,16 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		worker_arm(w);
 		return;
 	}
+	/*
+	 * Sends already queued behind a provider's limits, or a provider that
+	 * asked us to wait: claiming more would only let leases run out in the
+	 * queue. A finished send re-arms the tick.
+	 */
+	if (lane_queued(w->email_lane) > 0 || lane_queued(w->sms_lane) > 0 ||
+	    lane_paused(w->email_lane) || lane_paused(w->sms_lane)) {
+		worker_arm_in(w, 100);
+		return;
+	}
 	if (now - w->last_poll >= w->cfg->poll_ms) {
 		/* the poll: look at every partition (expired leases, missed wake-ups) */
 		w->last_poll = now;
@@ -582,6 +627,19 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 			break;		/* a finished send re-arms us */
 		if (room > w->cfg->claim_batch)
 			room = w->cfg->claim_batch;
+		if (w->cfg->provider_rate > 0) {
+			/* no more than the provider takes before the leases run short */
+			long most = w->cfg->provider_rate * (w->cfg->lease_ms -
+			    w->cfg->send_timeout_ms - worker_ack_allowance(w->cfg)) / 1000;
+
+			if (room > most - (long)w->inflight)
+				room = most - (long)w->inflight;
+			if (room < 1) {
+				if (w->inflight > 0)
+					break;
+				room = 1;
+			}
+		}
 		snprintf(token, sizeof token, "%s:%lu", w->wid, ++w->claim_seq);
 		if (sched_claim(w->sched, p, now, room, token, worker_quiet(w, now),
 		    worker_claimed_cb, w) == 0)

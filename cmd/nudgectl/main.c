@@ -25,6 +25,7 @@ usage(FILE *fp)
 	    "  nudgectl timeline SHOP EMAIL     what happened to a customer's messages\n"
 	    "  nudgectl codes load SHOP FILE    add discount codes (one per line) to a shop's pool\n"
 	    "  nudgectl codes count SHOP        codes left in a shop's pool\n"
+	    "  nudgectl demo [--url URL]        play a customer lifecycle against `make run`\n"
 	    "  nudgectl help                    this text\n\n"
 	    "Commands that read Redis use NUDGE_REDIS_URL, NUDGE_KEY_PREFIX and NUDGE_PARTITIONS.\n", NUDGE_VERSION);
 }
@@ -53,6 +54,8 @@ main(int argc, char **argv)
 		return ctl_timeline(argc - 1, argv + 1);
 	if (strcmp(argv[1], "codes") == 0)
 		return ctl_codes(argc - 1, argv + 1);
+	if (strcmp(argv[1], "demo") == 0)
+		return ctl_demo(argc - 1, argv + 1);
 	fprintf(stderr, "nudgectl: unknown command %s\n\n", argv[1]);
 	usage(stderr);
 	return 2;

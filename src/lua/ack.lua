@@ -29,10 +29,13 @@ local function timeline(ev, reason)
   redis.call('EXPIRE', k, keep)
 end
 
+-- A finished message stays in its subject's index until its hash expires,
+-- so erasing a customer or a shop finds it (the index outlives it).
 local function finish(state, field, info)
   redis.call('HSET', mk, 'st', state, field, info, 'at', now)
   redis.call('EXPIRE', mk, keep)
-  redis.call('SREM', P .. 'i:' .. shop .. ':' .. subject, id)
+  local ik = P .. 'i:' .. shop .. ':' .. subject
+  if redis.call('TTL', ik) < keep then redis.call('EXPIRE', ik, keep) end
 end
 
 if outcome == 'sent' then
@@ -52,7 +55,6 @@ elseif outcome == 'retry' then
 elseif outcome == 'dead' then
   redis.call('HSET', mk, 'st', 'dead', 'err', ARGV[7], 'at', now)
   redis.call('ZADD', KEYS[3], now, id)
-  redis.call('SREM', P .. 'i:' .. shop .. ':' .. subject, id)
   timeline('failed', ARGV[7])
 elseif outcome == 'release' then
   -- shutting down before the send finished: not an attempt

@@ -11,7 +11,9 @@
 --       12 e-mail marketing consent ("1", "0", "" unknown)   13 SMS consent
 --       then operations, each an opcode and a fixed number of arguments:
 --       C subject part json ttl      merge a context part of a subject
---       X subject flow reason close  cancel pending messages of a flow ("" = all);
+--       X subject flow reason close keep
+--                                    cancel pending messages of a flow ("" = all)
+--                                    but the ids in keep (comma-separated);
 --                                    close=1 also refuses the flow for the subject
 --       K flow reason token checkout_id cart_token
 --                                    an order closes its cart: found by checkout
@@ -28,6 +30,7 @@
 local P, now = ARGV[1], tonumber(ARGV[2])
 local shop, cust, tlmax, keep = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local due = KEYS[1]
+local order_subject = ARGV[11] ~= '' and ('o:' .. ARGV[11]) or nil
 
 if ARGV[3] ~= '' then
   if not redis.call('SET', P .. 'seen:' .. shop .. ':' .. ARGV[3], '1', 'NX', 'EX', ARGV[4]) then
@@ -35,9 +38,20 @@ if ARGV[3] ~= '' then
   end
 end
 
-local function timeline(ev, id, flow, step, reason)
-  if cust == '' or tlmax <= 0 then return end
-  local k = P .. 'tl:' .. shop .. ':' .. cust
+-- An event that names no customer (a carrier scan) belongs to its order's.
+if order_subject then
+  local ok = P .. 'oc:' .. shop .. ':' .. order_subject
+  if cust == '' then
+    cust = redis.call('GET', ok) or ''
+  else
+    redis.call('SET', ok, cust, 'EX', keep)
+  end
+end
+
+local function timeline(ev, id, flow, step, reason, who)
+  who = who or cust
+  if who == nil or who == '' or tlmax <= 0 then return end
+  local k = P .. 'tl:' .. shop .. ':' .. who
   redis.call('LPUSH', k, cjson.encode({t = now, e = ev, id = id, f = flow, s = step, r = reason}))
   redis.call('LTRIM', k, 0, tlmax - 1)
   redis.call('EXPIRE', k, keep)
@@ -67,21 +81,21 @@ if cust ~= '' then
 end
 
 local cancelled = 0
+local keepids = {}
 local function cancel(subject, flow, reason, close)
   local ik = P .. 'i:' .. shop .. ':' .. subject
   for _, id in ipairs(redis.call('SMEMBERS', ik)) do
     local mk = P .. 'm:' .. id
-    local m = redis.call('HMGET', mk, 'f', 'st', 's')
-    if flow == '' or m[1] == flow then
+    local m = redis.call('HMGET', mk, 'f', 'st', 's', 'cu')
+    if (flow == '' or m[1] == flow) and not keepids[id] then
       if m[2] == 'due' or m[2] == 'inflight' then
         -- an in-flight message finishes its send; its ack sees the state
         redis.call('ZREM', due, id)
         redis.call('HSET', mk, 'st', 'cancelled', 'r', reason)
         if m[2] == 'due' then redis.call('EXPIRE', mk, keep) end
         cancelled = cancelled + 1
-        timeline('cancelled', id, m[1], m[3], reason)
+        timeline('cancelled', id, m[1], m[3], reason, m[4])
       end
-      redis.call('SREM', ik, id)
     end
   end
   if close == '1' then
@@ -111,8 +125,12 @@ while i <= #ARGV do
     keep_at_least(k, tonumber(ARGV[i + 4]))
     i = i + 5
   elseif op == 'X' then
+    -- ids the same call schedules again (a restart by the same order) stay
+    keepids = {}
+    for id in string.gmatch(ARGV[i + 5], '[^,]+') do keepids[id] = true end
     cancel(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
-    i = i + 5
+    keepids = {}
+    i = i + 6
   elseif op == 'K' then
     local flow, reason = ARGV[i + 1], ARGV[i + 2]
     local subjects = {}
@@ -121,13 +139,16 @@ while i <= #ARGV do
       if v then subjects[#subjects + 1] = v end
     end
     if ARGV[i + 3] ~= '' then subjects[1] = 'k:' .. ARGV[i + 3] end
-    if #subjects == 0 or redis.call('EXISTS', P .. 'i:' .. shop .. ':' .. subjects[1]) == 0 then
-      if ARGV[i + 4] ~= '' then alias('id:' .. ARGV[i + 4]) end
-      if ARGV[i + 5] ~= '' then alias('ct:' .. ARGV[i + 5]) end
-      if cust ~= '' then
-        for _, sj in ipairs(redis.call('SMEMBERS', P .. 'ka:' .. shop .. ':cu:' .. cust)) do
-          subjects[#subjects + 1] = sj
-        end
+    -- the first key that names a known cart wins: token, checkout id,
+    -- cart token; only an order naming none falls back to the customer's carts
+    if #subjects == 1 and redis.call('EXISTS', P .. 'i:' .. shop .. ':' .. subjects[1]) == 0 then
+      subjects = {}
+    end
+    if #subjects == 0 and ARGV[i + 4] ~= '' then alias('id:' .. ARGV[i + 4]) end
+    if #subjects == 0 and ARGV[i + 5] ~= '' then alias('ct:' .. ARGV[i + 5]) end
+    if #subjects == 0 and cust ~= '' then
+      for _, sj in ipairs(redis.call('SMEMBERS', P .. 'ka:' .. shop .. ':cu:' .. cust)) do
+        subjects[#subjects + 1] = sj
       end
     end
     for _, sj in ipairs(subjects) do cancel(sj, flow, reason, '1') end
@@ -158,11 +179,17 @@ while i <= #ARGV do
     local id, at, subject, flow, step = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
     local cond, move, capmode, discount = ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12]
     local mk = P .. 'm:' .. id
-    local skip = (cond == 'first' and norders > 1) or (cond == 'returning' and norders < 2)
-      or redis.call('SISMEMBER', P .. 'x:' .. shop .. ':' .. subject, flow) == 1
-    if skip then
-      -- refused: a condition does not hold or the flow is closed
-    elseif redis.call('EXISTS', mk) == 0 then
+    if redis.call('EXISTS', mk) == 1 then
+      if move == '1' and redis.call('HGET', mk, 'st') == 'due' then
+        -- the flow follows the latest event: move the pending step
+        redis.call('ZADD', due, 'XX', at, id)
+        redis.call('HSET', mk, 'd', at)
+        if earliest == nil or at < earliest then earliest = at end
+      end
+    elseif (cond == 'first' and norders > 1) or (cond == 'returning' and norders < 2)
+        or redis.call('SISMEMBER', P .. 'x:' .. shop .. ':' .. subject, flow) == 1 then
+      -- refused: a condition does not hold, or the flow is closed for the subject
+    else
       redis.call('HSET', mk, 'f', flow, 's', step, 'sh', shop, 'sj', subject, 'cu', cust,
         'ch', ARGV[i + 6], 'cl', ARGV[i + 7], 't', ARGV[i + 8], 'a', 0, 'st', 'due', 'd', at)
       if capmode ~= '' then redis.call('HSET', mk, 'cm', capmode) end
@@ -178,11 +205,6 @@ while i <= #ARGV do
       end
       scheduled = scheduled + 1
       timeline('scheduled', id, flow, step, ARGV[10])
-      if earliest == nil or at < earliest then earliest = at end
-    elseif move == '1' and redis.call('HGET', mk, 'st') == 'due' then
-      -- the flow follows the latest event: move the pending step
-      redis.call('ZADD', due, 'XX', at, id)
-      redis.call('HSET', mk, 'd', at)
       if earliest == nil or at < earliest then earliest = at end
     end
     i = i + 13

@@ -58,6 +58,15 @@ for i, id in ipairs(ids) do
   for j = 1, #raw, 2 do m[raw[j]] = raw[j + 1] end
   local verdict, reason, later = 'send', nil, nil
 
+  if m.st == 'due' and (m.cu == nil or m.cu == '') and string.sub(m.sj, 1, 2) == 'o:' then
+    -- scheduled by an event that named no customer (a carrier scan): the
+    -- order's customer may be known by now
+    local c = redis.call('GET', P .. 'oc:' .. m.sh .. ':' .. m.sj)
+    if c then
+      m.cu = c
+      redis.call('HSET', mk, 'cu', c)
+    end
+  end
   if m.st ~= 'due' then
     verdict = 'drop'
   else
@@ -67,20 +76,23 @@ for i, id in ipairs(ids) do
     elseif m.cl == 'promotional' then
       local ck = P .. 'cu:' .. m.sh .. ':' .. m.cu
       local c = redis.call('HMGET', ck, 'ce', 'cs', 'lp')
-      local consent = (m.ch == 'sms') and c[2] or c[1]
+      local consent = c[1]
+      if m.ch == 'sms' then consent = c[2] end
       if redis.call('EXISTS', P .. 'un:' .. m.sh .. ':' .. m.cu) == 1 then
         verdict, reason = 'skip', 'unsubscribed'
       elseif consent ~= '1' then
         verdict, reason = 'skip', 'no marketing consent for ' .. m.ch
-      elseif cap > 0 and c[3] and now - tonumber(c[3]) < cap then
+      elseif cap > 0 and m.cr == nil and c[3] and now - tonumber(c[3]) < cap then
+        -- (a message that already holds the window, being retried, is not capped by itself)
         if m.cm == 'skip' then
           verdict, reason = 'skip', 'frequency cap'
         else
           verdict, reason, later = 'defer', 'frequency cap', tonumber(c[3]) + cap
         end
-      elseif cap > 0 then
+      elseif cap > 0 and m.cr == nil then
         redis.call('HSET', ck, 'lp', now)
         redis.call('EXPIRE', ck, keep)
+        redis.call('HSET', mk, 'cr', now)
       end
     end
   end
@@ -91,7 +103,6 @@ for i, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', mk, 'st', 'skipped', 'r', reason, 'at', now)
     redis.call('EXPIRE', mk, keep)
-    redis.call('SREM', P .. 'i:' .. m.sh .. ':' .. m.sj, id)
     redis.call('HINCRBY', P .. 'stats', 'skipped', 1)
     timeline(m.sh, m.cu, 'skipped', id, m, reason)
   elseif verdict == 'defer' then

@@ -21,7 +21,6 @@ for _, sj in ipairs(redis.call('SMEMBERS', P .. 'cs:' .. shop .. ':' .. cust)) d
       redis.call('ZREM', KEYS[1], id)
       redis.call('HSET', mk, 'st', 'cancelled', 'r', 'unsubscribed')
       redis.call('EXPIRE', mk, keep)
-      redis.call('SREM', ik, id)
       n = n + 1
       if tlmax > 0 then
         redis.call('LPUSH', tl, cjson.encode({t = now, e = 'cancelled', id = id, f = m[3], s = m[4], r = 'unsubscribed'}))

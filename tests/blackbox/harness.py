@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -263,21 +264,38 @@ _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
 class Resp:
-    """One scripted answer of the stub."""
+    """One scripted answer of the stub. drop="close" hangs up without
+    answering (FIN: the client reads an empty reply); drop="reset" aborts
+    the connection (RST: "connection reset by peer"). A dropped request is
+    recorded with status None and .dropped set; delay applies before it."""
 
-    def __init__(self, status=202, headers=None, body=None, delay=0.0):
-        self.status = status
+    def __init__(self, status=202, headers=None, body=None, delay=0.0, drop=None):
+        assert drop in (None, "close", "reset"), drop
+        self.status = None if drop else status
         self.headers = dict(headers or {})
         self.body = body
         self.delay = delay
+        self.drop = drop
 
     def __repr__(self):
+        if self.drop:
+            return "Resp(drop=%s%s)" % (self.drop, ", delay=%s" % self.delay if self.delay else "")
         return "Resp(%d%s)" % (self.status, ", delay=%s" % self.delay if self.delay else "")
 
 
 def rate_limited(retry_after=1):
     return Resp(429, {"Retry-After": str(retry_after)},
                 {"errors": [{"message": "too many requests"}]})
+
+
+def connection_reset(delay=0.0):
+    """The stub aborts the connection (RST) instead of answering."""
+    return Resp(drop="reset", delay=delay)
+
+
+def connection_closed(delay=0.0):
+    """The stub closes the connection (FIN) without answering."""
+    return Resp(drop="close", delay=delay)
 
 
 class StubRequest:
@@ -292,8 +310,10 @@ class StubRequest:
         self.body = body            # raw bytes
         self.json = None
         self.problems = []          # shape-check failures; empty = ok
-        self.status = None          # what the stub answered
+        self.status = None          # what the stub answered (None: dropped)
         self.message_id = None      # X-Message-Id answered, if any
+        self.dropped = None         # "close" / "reset" when hung up on
+        self.t_done = None          # monotonic time the answer went out
 
     @property
     def ok(self):
@@ -327,7 +347,8 @@ class StubRequest:
 
     def summary(self):
         return "#%d %s %s -> %s nudge_id=%s%s" % (
-            self.n, self.method, self.path, self.status, self.nudge_id,
+            self.n, self.method, self.path,
+            self.status if not self.dropped else "dropped (%s)" % self.dropped, self.nudge_id,
             "" if self.ok else " PROBLEMS: " + "; ".join(self.problems))
 
 
@@ -431,7 +452,9 @@ class SendGridStub:
     Every request is checked against the Mail Send contract (check_sendgrid)
     and recorded in .requests (StubRequest). A request that fails the checks
     is answered 400 like SendGrid would, unless strict is False. Otherwise the
-    answer is the next entry of the script (see script()), else .default
+    answer is the next entry of the script (see script()), else what
+    .responder(req) returns (when set and not None: an int status or a
+    Resp; it runs under the stub's lock and must not block), else .default
     (202 with X-Message-Id: sg-<n>). .delay seconds are slept before every
     answer (on top of a Resp's own delay)."""
 
@@ -442,6 +465,7 @@ class SendGridStub:
         self.default = Resp(202)
         self.delay = 0.0
         self.strict = True
+        self.responder = None
         self._script = collections.deque()
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
@@ -477,6 +501,7 @@ class SendGridStub:
             daemon_threads = True
             block_on_close = False
             allow_reuse_address = True
+            request_queue_size = 256    # many workers connecting at once
 
         self.port = free_port()
         self.httpd = Server(("127.0.0.1", self.port), Handler)
@@ -510,15 +535,26 @@ class SendGridStub:
             elif self._script:
                 resp = self._script.popleft()
             else:
-                resp = self.default
+                resp = self.responder(req) if self.responder is not None else None
+                if resp is None:
+                    resp = self.default
+                elif not isinstance(resp, Resp):
+                    resp = Resp(resp)
             self.requests.append(req)
             req.status = resp.status
-            if 200 <= resp.status < 300:
+            req.dropped = resp.drop
+            if resp.status is not None and 200 <= resp.status < 300:
                 req.message_id = "sg-%d" % req.n
             self._log(req)
         delay = self.delay + resp.delay
         if delay:
             time.sleep(delay)
+        if resp.drop:
+            self._drop(h, resp.drop)
+            req.t_done = time.monotonic()
+            with self._cv:
+                self._cv.notify_all()
+            return
         data = b"" if resp.body is None else (
             resp.body if isinstance(resp.body, bytes) else json.dumps(resp.body).encode())
         try:
@@ -536,8 +572,23 @@ class SendGridStub:
             h.wfile.flush()
         except OSError:
             pass  # the client gave up (timeout test); it is recorded anyway
+        req.t_done = time.monotonic()
         with self._cv:
             self._cv.notify_all()
+
+    @staticmethod
+    def _drop(h, how):
+        """Hangs up on the client without an answer: FIN or RST."""
+        h.close_connection = True
+        sock = h.connection
+        try:
+            if how == "reset":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        except OSError:
+            pass
 
     def _log(self, req):
         if not self.log_path:

@@ -50,9 +50,21 @@ test_request(void **state)
 	pt_fields_free(&f);
 	provider_req_free(&req);
 
-	/* Greek, a number given without '+', the default URL */
+	/* A Messaging Service instead of a sender */
 	cfg = tw_config(NULL);
-	m.to = "306912345678";
+	cfg.twilio_from = (char *)"MG0123456789abcdef0123456789abcdef";
+	pt_build(&provider_twilio, &cfg, &m, &req);
+	pt_form(req.body.data, &f);
+	assert_int_equal(f.n, 3);
+	assert_string_equal(pt_field(&f, "MessagingServiceSid", 0),
+	    "MG0123456789abcdef0123456789abcdef");
+	assert_null(pt_field(&f, "From", 0));
+	pt_fields_free(&f);
+	provider_req_free(&req);
+
+	/* Greek, numbers written with separators or "00", the default URL */
+	cfg = tw_config(NULL);
+	m.to = "0030 (691) 234-56.78";
 	m.text = "Γεια σου Άννα & Δ: 10€ + 5%";
 	pt_build(&provider_twilio, &cfg, &m, &req);
 	assert_string_equal(req.url, "https://api.twilio.com/2010-04-01/Accounts/" SID
@@ -88,7 +100,9 @@ test_refused(void **state)
 	cfg = tw_config(NULL);
 	m.to = "anna@example.gr";
 	pt_refused(&provider_twilio, &cfg, &m, "twilio: recipient is not an E.164 number");
-	m.to = "+48 500 100 200";
+	m.to = "0691 234 5678";		/* national: no country */
+	pt_refused(&provider_twilio, &cfg, &m, "twilio: recipient is not an E.164 number");
+	m.to = "+30 691 234 5678 ext. 2";
 	pt_refused(&provider_twilio, &cfg, &m, "twilio: recipient is not an E.164 number");
 	m.to = "+1234567890123456";
 	pt_refused(&provider_twilio, &cfg, &m, "twilio: recipient is not an E.164 number");

@@ -108,10 +108,52 @@ test_refused(void **state)
 	cfg.vonage_from = (char *)"";
 	pt_refused(&provider_vonage, &cfg, &m, "VONAGE_FROM is empty");
 	cfg = vn_config(NULL);
-	m.to = "+48-500-100-200";
+	m.to = "+48-500-100-200";		/* separators are fine */
+	m.text = NULL;
+	pt_refused(&provider_vonage, &cfg, &m, "vonage: message has no text");
+	m = pt_sms();
+	m.to = "+48 5OO 100 200";		/* letter O */
 	pt_refused(&provider_vonage, &cfg, &m, "vonage: recipient is not an E.164 number");
 	m.to = "+048500100200";
 	pt_refused(&provider_vonage, &cfg, &m, "vonage: recipient is not an E.164 number");
+}
+
+/* provider_e164, which both SMS providers use: what becomes which digits. */
+static void
+test_e164(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*digits;	/* NULL: refused */
+	} t[] = {
+		{ "+48500100200", "48500100200" },
+		{ "48500100200", "48500100200" },
+		{ "0048500100200", "48500100200" },
+		{ "+30 691 234 5678", "306912345678" },
+		{ " +1 (415) 555-0100", "14155550100" },
+		{ "+44.20.7946.0958", "442079460958" },
+		{ "+123456789012345", "123456789012345" },
+		{ "+1234567890123456", NULL },		/* 16 digits */
+		{ "+123456", NULL },			/* 6 digits */
+		{ "0691234567", NULL },			/* national */
+		{ "+0691234567", NULL },
+		{ "++48500100200", NULL },
+		{ "+48 500 100 200 ext 5", NULL },
+		{ "+48500100200\n", NULL },
+		{ "", NULL },
+		{ NULL, NULL },
+	};
+	char out[16];
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		rc = provider_e164(t[i].in, out, sizeof out);
+		if (t[i].digits == NULL ? rc != -1 : rc != 0 || strcmp(out, t[i].digits) != 0)
+			fail_msg("case %zu \"%s\": rc %d out %s", i, t[i].in ? t[i].in : "(null)",
+			    rc, rc == 0 ? out : "-");
+	}
 }
 
 static void
@@ -180,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_request_gsm),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_e164),
 		cmocka_unit_test(test_classify),
 	};
 

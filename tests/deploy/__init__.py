@@ -1,0 +1,1 @@
+"""Deploy checks (a package, so its conftest never shadows tests/blackbox/conftest.py)."""
