@@ -17,6 +17,11 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote include -iquote $(BUILD
            -DNUDGE_VERSION='"$(VERSION)"'
 LDLIBS  += -levent -levent_pthreads -lhiredis -lcurl -ljansson -lssl -lcrypto -lm -lpthread
 
+# `make asan test` runs everything against a sanitizer build.
+ifneq ($(filter asan,$(MAKECMDGOALS)),)
+SAN     := 1
+endif
+
 ifeq ($(SAN),1)
 BUILD   := build-asan
 BIN     := bin-asan
@@ -34,7 +39,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 PY      := /usr/bin/python3
 
-.PHONY: all deps run test unit blackbox asan clean install bench image fmt
+.PHONY: all deps run test unit blackbox asan clean install bench image fuzz test-faults
 all: $(PROGS)
 
 # Lua scripts are compiled into the library as C strings (one source of truth).
@@ -77,12 +82,25 @@ spec-helper: $(LIB) tests/spec/dump_requests.c
 	    $(LDFLAGS) $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory blackbox
+	@$(MAKE) --no-print-directory SAN=$(SAN) all
+	@$(MAKE) --no-print-directory SAN=$(SAN) unit
+	@$(MAKE) --no-print-directory SAN=$(SAN) blackbox
 
-asan:
-	@$(MAKE) --no-print-directory SAN=1 all
+# Fault tests: restarts, kills, storms and hostile input (slower than `test`).
+test-faults: deps all
+	NUDGE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -x tests/faults $(PYTEST_ARGS)
+
+# libFuzzer targets (clang) for a bounded time each: FUZZ_SECONDS=60 make fuzz
+fuzz: deps
+	@sh tests/fuzz/run.sh
+
+# Benchmarks with their baselines, measured in the same run (never part of test).
+bench: deps all
+	@sh bench/run.sh
+
+# `make asan` builds bin-asan/ (AddressSanitizer + UBSan); `make asan test`
+# runs the unit and black-box suites on it (the harness fails on any report).
+asan: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge

@@ -54,7 +54,9 @@ struct worker {
 	struct dispatch		*dispatch;
 	const struct provider	*email;
 	const struct provider	*sms;
+	const struct provider	*hook;		/* the webhook channel, when configured */
 	struct lane		*email_lane;	/* concurrency, rate, pauses */
+	struct lane		*hook_lane;
 	struct quiet_window	*quiet_win;	/* per shop: [2i] e-mail, [2i+1] SMS */
 	struct buf		 quiet;		/* shops in quiet hours, for claims */
 	struct metrics		*metrics;
@@ -347,6 +349,8 @@ worker_provider(struct worker *w, const char *channel)
 		return w->email;
 	if (strcmp(channel, "sms") == 0)
 		return w->sms;
+	if (strcmp(channel, "webhook") == 0)
+		return w->hook;
 	return NULL;
 }
 
@@ -544,7 +548,8 @@ worker_process(struct worker *w, struct sched_msg *m)
 		return;
 	}
 	s->req = req;
-	s->lane = strcmp(m->channel, "sms") == 0 ? w->sms_lane : w->email_lane;
+	s->lane = strcmp(m->channel, "sms") == 0 ? w->sms_lane :
+	    strcmp(m->channel, "webhook") == 0 ? w->hook_lane : w->email_lane;
 	lane_submit(s->lane, worker_lane_cb, s);
 }
 
@@ -609,7 +614,8 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	 * queue. A finished send re-arms the tick.
 	 */
 	if (lane_queued(w->email_lane) > 0 || lane_queued(w->sms_lane) > 0 ||
-	    lane_paused(w->email_lane) || lane_paused(w->sms_lane)) {
+	    lane_queued(w->hook_lane) > 0 || lane_paused(w->email_lane) ||
+	    lane_paused(w->sms_lane) || lane_paused(w->hook_lane)) {
 		worker_arm_in(w, 100);
 		return;
 	}
@@ -903,6 +909,9 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	w->email_lane = lane_new(base, w->email->name, cfg->provider_concurrency, cfg->provider_rate);
 	w->sms_lane = lane_new(base, w->sms ? w->sms->name : "sms", cfg->provider_concurrency,
 	    cfg->provider_rate);
+	w->hook_lane = lane_new(base, "webhook", cfg->provider_concurrency, cfg->provider_rate);
+	if (*cfg->webhook_url != '\0')
+		w->hook = provider_find("webhook");
 	w->nparts = (int)cfg->partitions;
 	w->next_due = xcalloc((size_t)w->nparts, sizeof *w->next_due);
 	w->claiming = xcalloc((size_t)w->nparts, 1);
@@ -932,6 +941,7 @@ worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn(w->wid, "grace period over: releasing %u sends in flight", w->inflight);
 		lane_drain(w->email_lane);
 		lane_drain(w->sms_lane);
+		lane_drain(w->hook_lane);
 		dispatch_abort_all(w->dispatch);
 	}
 }
@@ -948,6 +958,7 @@ worker_stop(struct worker *w)
 	/* queued sends have not started: hand them back at once */
 	lane_drain(w->email_lane);
 	lane_drain(w->sms_lane);
+	lane_drain(w->hook_lane);
 	log_info(w->wid, "stopping: %u sends in flight", w->inflight);
 	if (w->inflight == 0) {
 		w->done = 1;
@@ -979,6 +990,7 @@ worker_free(struct worker *w)
 		send_free(w->sends);
 	lane_free(w->email_lane);
 	lane_free(w->sms_lane);
+	lane_free(w->hook_lane);
 	free(w->quiet_win);
 	buf_free(&w->quiet);
 	if (w->http != NULL)
