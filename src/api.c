@@ -143,6 +143,12 @@ api_unsubscribe(struct api *api, struct evhttp_request *req, const char *token)
 		free(ar);
 		return;
 	}
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* link checkers and prefetchers probe with HEAD: answer, change nothing */
+		api_html(req, 200, ar->rid, "Unsubscribe", "");
+		free(ar);
+		return;
+	}
 	if (sched_unsubscribe(api->sched, ar->shop, ar->customer, ar->post ? "one-click" : "link",
 	    api_unsubscribed_cb, ar) == -1)
 		api_unsubscribed_cb(ar, -1, "redis not connected");
