@@ -58,6 +58,20 @@ sched_argv_addi(struct sched_argv *a, int64_t v)
 	sched_argv_add(a, tmp);
 }
 
+/* Adds the keys "<prefix><name>" for each space-separated name. */
+static void
+sched_argv_keys(struct sched_argv *a, const char *prefix, const char *names)
+{
+	char *list = xstrdup(names), *save = NULL, *n, *k;
+
+	for (n = strtok_r(list, " ", &save); n != NULL; n = strtok_r(NULL, " ", &save)) {
+		k = xasprintf("%s%s", prefix, n);
+		sched_argv_add(a, k);
+		free(k);
+	}
+	free(list);
+}
+
 static void
 sched_argv_free(struct sched_argv *a)
 {
@@ -158,13 +172,7 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 	for (i = 0; i < p->nmsgs; i++)
 		if (p->msgs[i].due_ms > last_due)
 			last_due = p->msgs[i].due_ms;
-	/* KEYS[1] */
-	{
-		char *due = xasprintf("%sdue", prefix);
-
-		sched_argv_add(&a, due);
-		free(due);
-	}
+	sched_argv_keys(&a, prefix, "due");	/* KEYS[1] */
 	sched_argv_add(&a, prefix);
 	sched_argv_addi(&a, now_ms);
 	sched_argv_add(&a, ev->delivery ? ev->delivery : "");
@@ -359,14 +367,9 @@ sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
 {
 	struct sched_argv a = { 0 };
 	struct sched_claim_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, partition), *k;
+	char *prefix = sched_prefix(s->cfg->key_prefix, partition);
 
-	k = xasprintf("%sdue", prefix);
-	sched_argv_add(&a, k);
-	free(k);
-	k = xasprintf("%sinflight", prefix);
-	sched_argv_add(&a, k);
-	free(k);
+	sched_argv_keys(&a, prefix, "due inflight");
 	sched_argv_add(&a, prefix);
 	sched_argv_addi(&a, now_ms);
 	sched_argv_addi(&a, s->cfg->lease_ms);
@@ -413,17 +416,9 @@ sched_ack(struct sched *s, const struct sched_msg *m, enum sched_outcome o, int6
 	static const char *names[] = { "sent", "retry", "dead", "release", "skip" };
 	struct sched_argv a = { 0 };
 	struct sched_ack_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, m->partition), *k;
+	char *prefix = sched_prefix(s->cfg->key_prefix, m->partition);
 
-	k = xasprintf("%sinflight", prefix);
-	sched_argv_add(&a, k);
-	free(k);
-	k = xasprintf("%sdue", prefix);
-	sched_argv_add(&a, k);
-	free(k);
-	k = xasprintf("%sdead", prefix);
-	sched_argv_add(&a, k);
-	free(k);
+	sched_argv_keys(&a, prefix, "inflight due dead");
 	sched_argv_add(&a, prefix);
 	sched_argv_add(&a, m->id);
 	sched_argv_add(&a, m->token);
@@ -519,11 +514,9 @@ sched_export(struct sched *s, const struct shop *shop, const char *customer,
 {
 	struct sched_argv a = { 0 };
 	struct sched_priv_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition);
 
-	k = xasprintf("%sdue", prefix);
-	sched_argv_add(&a, k);
-	free(k);
+	sched_argv_keys(&a, prefix, "due");
 	sched_argv_add(&a, prefix);
 	sched_argv_add(&a, shop->domain);
 	sched_argv_add(&a, customer);
@@ -556,14 +549,9 @@ sched_erase_shop(struct sched *s, const struct shop *shop, const char *cursor,
 {
 	struct sched_argv a = { 0 };
 	struct sched_priv_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition);
 
-	k = xasprintf("%sdue", prefix);
-	sched_argv_add(&a, k);
-	free(k);
-	k = xasprintf("%sinflight", prefix);
-	sched_argv_add(&a, k);
-	free(k);
+	sched_argv_keys(&a, prefix, "due inflight");
 	sched_argv_add(&a, prefix);
 	sched_argv_add(&a, shop->domain);
 	sched_argv_add(&a, cursor);
@@ -605,11 +593,9 @@ sched_unsubscribe(struct sched *s, const struct shop *shop, const char *customer
 {
 	struct sched_argv a = { 0 };
 	struct sched_misc_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition), *k;
+	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition);
 
-	k = xasprintf("%sdue", prefix);
-	sched_argv_add(&a, k);
-	free(k);
+	sched_argv_keys(&a, prefix, "due");
 	sched_argv_add(&a, prefix);
 	sched_argv_add(&a, shop->domain);
 	sched_argv_add(&a, customer);
