@@ -60,6 +60,8 @@ int	woocommerce_check_shop(const struct shop *, char **cause);
 
 /* The platform serving /webhooks/<name>, or NULL. */
 const struct platform *platform_find(const char *name);
+/* A request header's value, or NULL when absent or empty. */
+const char *platform_header(const struct platform_req *, const char *name);
 /* Sets res->status and a printf-formatted reason. */
 void	platform_result_set(struct platform_result *, enum platform_status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -104,7 +104,9 @@ nevent_canon_addr(const char *addr)
 		e--;
 
 	buf_init(&b);
+	/* Terminated even when nothing is kept (a phone without digits). */
 	buf_reserve(&b, (size_t)(e - s));
+	buf_add(&b, "", 0);
 	if (memchr(s, '@', (size_t)(e - s)) != NULL) {
 		for (; s < e; s++)
 			buf_addc(&b, (char)tolower((unsigned char)*s));

@@ -42,3 +42,14 @@ platform_result_set(struct platform_result *res, enum platform_status status,
 	vsnprintf(res->reason, sizeof res->reason, fmt, ap);
 	va_end(ap);
 }
+
+const char *
+platform_header(const struct platform_req *req, const char *name)
+{
+	const char *v;
+
+	if (req->header == NULL || (v = req->header(req->hctx, name)) == NULL ||
+	    *v == '\0')
+		return NULL;
+	return v;
+}

@@ -32,17 +32,6 @@
 #define SW_ID_MAX	256	/* webhook-id: a dedupe key, not a document */
 #define SW_KEY_MAX	256	/* decoded key bytes; the spec uses 24-64 */
 
-static const char *
-sw_header(const struct platform_req *req, const char *name)
-{
-	const char *v;
-
-	if (req->header == NULL || (v = req->header(req->hctx, name)) == NULL ||
-	    *v == '\0')
-		return NULL;
-	return v;
-}
-
 /*
  * The HMAC key of a secret: the base64 after "whsec_", else the string's
  * bytes. -1 when a whsec_ secret does not decode.
@@ -98,7 +87,7 @@ sw_verify(const struct platform_req *req, const struct shops *shops,
 	int ok = 0, usable = 0;
 
 	*shopp = NULL;
-	if ((domain = sw_header(req, "X-Nudge-Shop")) == NULL) {
+	if ((domain = platform_header(req, "X-Nudge-Shop")) == NULL) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED, "missing X-Nudge-Shop");
 		return;
 	}
@@ -116,9 +105,9 @@ sw_verify(const struct platform_req *req, const struct shops *shops,
 		    "shop has no generic_secret");
 		return;
 	}
-	id = sw_header(req, "webhook-id");
-	ts = sw_header(req, "webhook-timestamp");
-	sigs = sw_header(req, "webhook-signature");
+	id = platform_header(req, "webhook-id");
+	ts = platform_header(req, "webhook-timestamp");
+	sigs = platform_header(req, "webhook-signature");
 	if (id == NULL || ts == NULL || sigs == NULL) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED, "missing %s",
 		    id == NULL ? "webhook-id" : ts == NULL ? "webhook-timestamp" :
@@ -430,7 +419,7 @@ sw_normalize(const struct platform_req *req, const struct shop *shop,
 	int64_t t;
 
 	ev->shop = shop;
-	if ((id = sw_header(req, "webhook-id")) == NULL) {
+	if ((id = platform_header(req, "webhook-id")) == NULL) {
 		platform_result_set(res, PLATFORM_INVALID, "missing webhook-id");
 		return;
 	}
@@ -460,7 +449,7 @@ sw_normalize(const struct platform_req *req, const struct shop *shop,
 			    "occurred_at is not an ISO-8601 time");
 			goto out;
 		}
-	} else if ((ts = sw_header(req, "webhook-timestamp")) != NULL &&
+	} else if ((ts = platform_header(req, "webhook-timestamp")) != NULL &&
 	    util_parse_i64(ts, &t) == 0 && t > 0 && t < INT64_MAX / 1000) {
 		ev->occurred_ms = t * 1000;
 		pnorm_iso_time(ev->occurred_ms, iso);

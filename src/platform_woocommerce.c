@@ -72,18 +72,6 @@ static const struct woo_topic {
 	{ "order.updated", 1, woo_updated_kind },
 };
 
-/* A header's value, or NULL when absent or empty. */
-static const char *
-woo_header(const struct platform_req *req, const char *name)
-{
-	const char *v;
-
-	if (req->header == NULL || (v = req->header(req->hctx, name)) == NULL ||
-	    *v == '\0')
-		return NULL;
-	return v;
-}
-
 static void
 woo_verify(const struct platform_req *req, const struct shops *shops,
     const struct shop **shopp, struct platform_result *res)
@@ -95,11 +83,11 @@ woo_verify(const struct platform_req *req, const struct shops *shops,
 	/* The ping: no topic, unsigned, and it must get exactly 200. */
 	if ((req->body_len >= 11 && req->body != NULL &&
 	    memcmp(req->body, "webhook_id=", 11) == 0) ||
-	    woo_header(req, "X-WC-Webhook-Topic") == NULL) {
+	    platform_header(req, "X-WC-Webhook-Topic") == NULL) {
 		platform_result_set(res, PLATFORM_IGNORE, "ping");
 		return;
 	}
-	if ((source = woo_header(req, "X-WC-Webhook-Source")) == NULL) {
+	if ((source = platform_header(req, "X-WC-Webhook-Source")) == NULL) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED,
 		    "missing X-WC-Webhook-Source");
 		return;
@@ -114,7 +102,7 @@ woo_verify(const struct platform_req *req, const struct shops *shops,
 		    "shop is not a woocommerce shop");
 		return;
 	}
-	if ((sig = woo_header(req, "X-WC-Webhook-Signature")) == NULL) {
+	if ((sig = platform_header(req, "X-WC-Webhook-Signature")) == NULL) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED, "missing signature");
 		return;
 	}
@@ -576,7 +564,7 @@ woo_normalize(const struct platform_req *req, const struct shop *shop,
 	size_t i;
 
 	ev->shop = shop;
-	if ((topic = woo_header(req, "X-WC-Webhook-Topic")) == NULL) {
+	if ((topic = platform_header(req, "X-WC-Webhook-Topic")) == NULL) {
 		platform_result_set(res, PLATFORM_INVALID,
 		    "missing X-WC-Webhook-Topic");
 		return;
