@@ -13,8 +13,11 @@ struct shops;
 struct templates;
 struct worker;
 
+struct flows;
+
 struct worker	*worker_new(struct event_base *, const struct config *,
-		     const struct shops *, const struct templates *, char **cause);
+		     const struct shops *, const struct flows *, const struct templates *,
+		     char **cause);
 /* Graceful stop: no new claims; in-flight sends get NUDGE_GRACE_MS, then are released. */
 void		 worker_stop(struct worker *);
 /* 1 once a stop has finished (nothing in flight, all outcomes reported). */

@@ -14,6 +14,7 @@
  * is due: that partition is claimed again at once.
  */
 #include "worker_int.h"
+#include "sms.h"
 
 static void	worker_tick_cb(evutil_socket_t, short, void *);
 static void	worker_report(struct send *);
@@ -296,6 +297,34 @@ worker_lane_cb(void *arg, int cancelled)
 	}
 }
 
+/*
+ * An SMS's encoding and parts, logged; a step's "max_segments" refuses a
+ * text that would cost more (skipped with the reason: a longer template or
+ * a shorter shop name fixes it, a retry never would). 0 to go on.
+ */
+static int
+worker_sms_check(struct worker *w, struct send *s)
+{
+	const struct flow *f = flows_find(w->flows, s->m->flow);
+	const struct flow_step *st = f ? flows_find_step(f, s->m->step) : NULL;
+	struct sms_count n;
+	char fields[128];
+
+	if (sms_count(s->c.text, &n) == -1)
+		return 0;	/* the provider refuses text that is not UTF-8 */
+	snprintf(fields, sizeof fields, "\"coding\":\"%s\",\"units\":%zu,\"segments\":%zu",
+	    n.coding == SMS_UCS2 ? "ucs2" : "gsm7", n.units, n.segments);
+	log_at(LOG_INFO, s->m->id, fields, "sms encoded");
+	if (st != NULL && st->max_segments > 0 && n.segments > (size_t)st->max_segments) {
+		s->outcome = SCHED_SKIP;
+		s->info = xasprintf("SMS needs %zu segments (%s), the step allows %d",
+		    n.segments, n.coding == SMS_UCS2 ? "UCS-2" : "GSM-7", st->max_segments);
+		worker_report(s);
+		return -1;
+	}
+	return 0;
+}
+
 /* Renders and sends one claimed message. */
 static void
 worker_process(struct worker *w, struct sched_msg *m)
@@ -338,6 +367,8 @@ worker_process(struct worker *w, struct sched_msg *m)
 	if (s->c.missing > 0)
 		log_warn(m->id, "template %s rendered with %d missing variables",
 		    m->template, s->c.missing);
+	if (strcmp(m->channel, "sms") == 0 && worker_sms_check(w, s) == -1)
+		return;
 	memset(&msg, 0, sizeof msg);
 	msg.id = m->id;
 	msg.shop = m->shop;
@@ -526,13 +557,14 @@ worker_state_cb(void *arg, int ready)
 
 struct worker *
 worker_new(struct event_base *base, const struct config *cfg, const struct shops *shops,
-    const struct templates *tpl, char **cause)
+    const struct flows *flows, const struct templates *tpl, char **cause)
 {
 	struct worker *w = xcalloc(1, sizeof *w);
 
 	w->base = base;
 	w->cfg = cfg;
 	w->shops = shops;
+	w->flows = flows;
 	w->tpl = tpl;
 	buf_init(&w->quiet);
 	if (worker_quiet_setup(w, cause) == -1) {

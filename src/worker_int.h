@@ -42,6 +42,7 @@ struct worker {
 	struct event_base	*base;
 	const struct config	*cfg;
 	const struct shops	*shops;
+	const struct flows	*flows;		/* step settings (SMS segments) */
 	const struct templates	*tpl;
 	struct store		*store;
 	struct store		*sub;		/* pub/sub wake-ups */

@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	config_log(&cfg, CONFIG_WORKER);
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
-	if ((worker = worker_new(base, &cfg, shops, tpl, &cause)) == NULL) {
+	if ((worker = worker_new(base, &cfg, shops, flows, tpl, &cause)) == NULL) {
 		log_error(NULL, "invalid configuration: %s", cause);
 		return 2;
 	}
