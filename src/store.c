@@ -1,9 +1,9 @@
 /*
  * store: the async Redis connection.
  *
- * Lifecycle: DOWN -> (connect) CONNECTING -> (AUTH, SELECT, SCRIPT LOAD x3
- * queued at once; the last reply) READY. Any disconnect -> DOWN and a
- * reconnect timer with exponential backoff (50 ms .. 2 s). hiredis frees
+ * Lifecycle: DOWN -> (connect) CONNECTING -> (AUTH, SELECT, SCRIPT LOAD of
+ * every script queued at once; the last reply) READY. Any disconnect -> DOWN
+ * and a reconnect timer with exponential backoff (50 ms .. 500 ms). hiredis frees
  * the context itself after the disconnect callback, so we only drop our
  * pointer there and never call redisAsyncFree from inside a callback.
  *
@@ -122,7 +122,8 @@ store_schedule_reconnect(struct store *st)
 	tv.tv_sec = st->backoff_ms / 1000;
 	tv.tv_usec = (st->backoff_ms % 1000) * 1000;
 	evtimer_add(st->reconnect_ev, &tv);
-	st->backoff_ms = st->backoff_ms * 2 > 2000 ? 2000 : st->backoff_ms * 2;
+	/* short: webhooks are answered 503 until we are back */
+	st->backoff_ms = st->backoff_ms * 2 > 500 ? 500 : st->backoff_ms * 2;
 }
 
 static void
@@ -155,7 +156,7 @@ store_connect_cb(const redisAsyncContext *ac, int status)
 		/* hiredis frees ac after this callback; the disconnect cb is not called */
 		st->ac = NULL;
 		st->errors++;
-		log_at(st->backoff_ms >= 2000 ? LOG_WARN : LOG_DEBUG, NULL, NULL,
+		log_at(st->backoff_ms >= 500 ? LOG_WARN : LOG_DEBUG, NULL, NULL,
 		    "redis connect to %s:%d failed: %s", st->host, st->port, ac->errstr);
 		store_set_ready(st, 0);
 		store_schedule_reconnect(st);
@@ -198,8 +199,11 @@ store_setup_cb(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL)
 		return;		/* disconnected; reconnect handles it */
 	if (reply->type == REDIS_REPLY_ERROR) {
+		/* LOADING: a restarted Redis reading its AOF; it will be back */
+		int loading = strncmp(reply->str, "LOADING", 7) == 0;
+
 		st->errors++;
-		log_error(NULL, "redis setup (%s) failed: %s",
+		log_at(loading ? LOG_WARN : LOG_ERROR, NULL, NULL, "redis setup (%s) failed: %s",
 		    which < 0 ? "AUTH/SELECT" : store_names[which], reply->str);
 		redisAsyncDisconnect(ac);
 		return;

@@ -152,10 +152,31 @@ while i <= #ARGV do
       end
     end
     for _, sj in ipairs(subjects) do cancel(sj, flow, reason, '1') end
+    -- the order may come before its checkout's webhook: remember the keys,
+    -- so the cart is born closed when it does come
+    if ARGV[i + 3] ~= '' then
+      local xk = P .. 'x:' .. shop .. ':k:' .. ARGV[i + 3]
+      redis.call('SADD', xk, flow)
+      redis.call('EXPIRE', xk, keep)
+    end
+    if ARGV[i + 4] ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':id:' .. ARGV[i + 4], flow, 'EX', keep) end
+    if ARGV[i + 5] ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':ct:' .. ARGV[i + 5], flow, 'EX', keep) end
     i = i + 6
   elseif op == 'A' then
     local subject = ARGV[i + 1]
     local ttl = keep + 4 * 86400
+    -- an order that named this cart's checkout id or cart token came first
+    local keys = {}
+    if ARGV[i + 2] ~= '' then keys[#keys + 1] = 'id:' .. ARGV[i + 2] end
+    if ARGV[i + 3] ~= '' then keys[#keys + 1] = 'ct:' .. ARGV[i + 3] end
+    for _, k in ipairs(keys) do
+      local closed = redis.call('GET', P .. 'kc:' .. shop .. ':' .. k)
+      if closed then
+        local xk = P .. 'x:' .. shop .. ':' .. subject
+        redis.call('SADD', xk, closed)
+        redis.call('EXPIRE', xk, keep)
+      end
+    end
     if ARGV[i + 2] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. ARGV[i + 2], subject, 'EX', ttl) end
     if ARGV[i + 3] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ARGV[i + 3], subject, 'EX', ttl) end
     if cust ~= '' then
