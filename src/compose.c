@@ -40,6 +40,7 @@ compose_pick(json_t *ctx, const char *key)
 static json_t *
 compose_ship(json_t *ctx)
 {
+	json_t *order = json_object_get(ctx, "order");
 	static const char *parts[] = { "ship", "ship_ofd", "ship_delivered", "ship_failed" };
 	json_t *ship = json_object();
 	size_t i;
@@ -50,6 +51,10 @@ compose_ship(json_t *ctx)
 		if (json_is_object(p))
 			json_object_update(ship, p);
 	}
+	/* a carrier scan names no order; the order's own part does */
+	if (json_object_get(ship, "order_name") == NULL &&
+	    json_is_string(json_object_get(order, "name")))
+		json_object_set(ship, "order_name", json_object_get(order, "name"));
 	return ship;
 }
 

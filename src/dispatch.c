@@ -410,7 +410,7 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		/*
 		 * SMTP: the body is the whole RFC 5322 message (curl dot-stuffs
 		 * it); STARTTLS when offered, or required. Only an SMTP thread runs this
-		 * (see the top): the final reply is awaited in a blocking loop.
+		 * (dispatch_smtp.c): the final reply is awaited in a blocking loop.
 		 */
 		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
 		    req->mail_rcpt : "")) == NULL) {
@@ -426,6 +426,12 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body.len);
 		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(req->smtp_require_tls ?
 		    CURLUSESSL_ALL : CURLUSESSL_TRY));
+		/*
+		 * One connection per message: after a timed-out transfer the
+		 * server's late reply would otherwise be read as the next
+		 * message's answer (and give it the wrong error).
+		 */
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 		return e;
 	}
 
