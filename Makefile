@@ -15,7 +15,7 @@ endif
 OPT     ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote include -iquote $(BUILD) -MMD -MP \
            -DNUDGE_VERSION='"$(VERSION)"'
-LDLIBS  += -levent -levent_pthreads -lhiredis -lcurl -ljansson -lssl -lcrypto -lm -lpthread
+LDLIBS  += -levent -levent_pthreads -lhiredis -lcurl -ljansson -lyajl -lssl -lcrypto -lm -lpthread
 
 # `make asan test` runs everything against a sanitizer build.
 ifneq ($(filter asan,$(MAKECMDGOALS)),)
@@ -25,7 +25,7 @@ endif
 ifeq ($(SAN),1)
 BUILD   := build-asan
 BIN     := bin-asan
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -117,6 +117,6 @@ image:
 	fi
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan build-fuzz bin bin-asan
 
 -include $(OBJS:.o=.d) $(wildcard $(BUILD)/cmd/*.d) $(UNIT_BINS:=.d)

@@ -2,8 +2,9 @@
 # Installs the Debian packages nudge needs to build, run and test, when
 # they are missing. Needs root (or sudo). Idempotent and quiet when done.
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
-libhiredis-dev libssl-dev redis-server libcmocka-dev python3 python3-pytest
-python3-redis python3-requests python3-yaml python3-jsonschema tzdata"
+libhiredis-dev libssl-dev libyajl-dev redis-server libcmocka-dev python3 python3-pytest
+python3-redis python3-requests python3-yaml python3-jsonschema tzdata
+clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
