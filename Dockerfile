@@ -22,7 +22,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         gcc make libc6-dev binutils libevent-dev libcurl4-openssl-dev libjansson-dev \
-        libhiredis-dev libssl-dev >/dev/null \
+        libhiredis-dev libssl-dev libyajl-dev >/dev/null \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Sources first, defaults last: editing a template does not recompile.
@@ -48,7 +48,7 @@ LABEL org.opencontainers.image.title="nudge" \
 # curl is here only for the HEALTHCHECK (it shares libcurl4 with the binaries).
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 libjansson4 libhiredis0.14 \
+        libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 libjansson4 libhiredis0.14 libyajl2 \
         libssl3 ca-certificates tzdata curl >/dev/null \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \

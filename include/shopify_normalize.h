@@ -1,8 +1,9 @@
 /*
  * shopify_normalize: the payload readers behind platform_shopify's topic
- * table, one per Shopify resource (order, fulfillment, fulfillment event,
- * checkout, compliance request). platform_shopify owns the table, the
- * headers and the parse; these only read a parsed body into a nevent.
+ * table, one per Shopify resource (fulfillment, fulfillment event,
+ * checkout, compliance request; orders are shopify_stream's). platform_shopify
+ * owns the table, the headers and the parse; these only read a parsed body
+ * into a nevent.
  *
  * Contract of every reader: ev->kind holds the topic's default kind on
  * entry and the reader may refine it (a fulfillment that failed, a checkout
@@ -18,8 +19,6 @@
 #include "nevent.h"
 #include "platform.h"
 
-int	shopify_order_placed(json_t *, struct nevent *, struct platform_result *);
-int	shopify_order_cancelled(json_t *, struct nevent *, struct platform_result *);
 /* fulfillments/create and fulfillments/update */
 int	shopify_fulfillment(json_t *, struct nevent *, struct platform_result *);
 int	shopify_fulfillment_event(json_t *, struct nevent *, struct platform_result *);
@@ -36,5 +35,12 @@ int	shopify_shop_redact(json_t *, struct nevent *, struct platform_result *);
  * we do not know still proves a shipment exists: EVENT_ORDER_SHIPPED.
  */
 enum event_kind	 shopify_shipment_kind(const char *status);
+
+/*
+ * A customer's marketing consent state ("subscribed", "not_subscribed",
+ * ...): 1 subscribed, 0 for the states that mean "do not market", -1 for
+ * NULL and states we do not know.
+ */
+int		 shopify_consent_state(const char *state);
 
 #endif

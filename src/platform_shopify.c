@@ -10,7 +10,10 @@
  *
  * normalize() maps the topic through shopify_topics[] (one line per topic:
  * its event kind and the function that reads its payload, those live in
- * shopify_normalize.c) and parses the body only for topics we use. Unknown
+ * shopify_normalize.c) and parses the body only for topics we use. Orders,
+ * the busiest topics with the largest bodies, are parsed by shopify_stream
+ * in one pass that keeps only what their readers need; the others get a
+ * jansson tree. Unknown
  * topics are acknowledged, not errors: a shop may be subscribed to more
  * than we handle (products/create, app/uninstalled for now).
  *
@@ -28,29 +31,36 @@
 #include "platform.h"
 #include "pnorm.h"
 #include "shopify_normalize.h"
+#include "shopify_stream.h"
 #include "sig.h"
 #include "util.h"
 
+/* One of normalize and stream is set. */
 struct shopify_topic {
 	const char	*topic;		/* X-Shopify-Topic */
 	enum event_kind	 kind;		/* the default; the reader may refine it */
 	/* Fills ev from the parsed body; sets res only on failure. */
 	int		(*normalize)(json_t *body, struct nevent *ev,
 			    struct platform_result *res);
+	/* The same, from what shopify_stream_parse kept of the body. */
+	int		(*stream)(const struct shopify_stream *, struct nevent *ev,
+			    struct platform_result *res);
 };
 
 static const struct shopify_topic shopify_topics[] = {
-	{ "orders/create",		EVENT_ORDER_PLACED,	shopify_order_placed },
-	{ "orders/cancelled",		EVENT_ORDER_CANCELLED,	shopify_order_cancelled },
-	{ "fulfillments/create",	EVENT_ORDER_SHIPPED,	shopify_fulfillment },
-	{ "fulfillments/update",	EVENT_ORDER_SHIPPED,	shopify_fulfillment },
-	{ "fulfillment_events/create",	EVENT_ORDER_SHIPPED,	shopify_fulfillment_event },
-	{ "checkouts/create",		EVENT_CART_ABANDONED,	shopify_checkout },
-	{ "checkouts/update",		EVENT_CART_ABANDONED,	shopify_checkout },
-	{ "checkouts/delete",		EVENT_CART_CLOSED,	shopify_checkout_delete },
-	{ "customers/redact",		EVENT_CUSTOMER_REDACT,	shopify_customers_redact },
-	{ "customers/data_request",	EVENT_DATA_REQUEST,	shopify_data_request },
-	{ "shop/redact",		EVENT_SHOP_REDACT,	shopify_shop_redact },
+	{ "orders/create",		EVENT_ORDER_PLACED,	NULL,
+	  shopify_stream_order_placed },
+	{ "orders/cancelled",		EVENT_ORDER_CANCELLED,	NULL,
+	  shopify_stream_order_cancelled },
+	{ "fulfillments/create",	EVENT_ORDER_SHIPPED,	shopify_fulfillment, NULL },
+	{ "fulfillments/update",	EVENT_ORDER_SHIPPED,	shopify_fulfillment, NULL },
+	{ "fulfillment_events/create",	EVENT_ORDER_SHIPPED,	shopify_fulfillment_event, NULL },
+	{ "checkouts/create",		EVENT_CART_ABANDONED,	shopify_checkout, NULL },
+	{ "checkouts/update",		EVENT_CART_ABANDONED,	shopify_checkout, NULL },
+	{ "checkouts/delete",		EVENT_CART_CLOSED,	shopify_checkout_delete, NULL },
+	{ "customers/redact",		EVENT_CUSTOMER_REDACT,	shopify_customers_redact, NULL },
+	{ "customers/data_request",	EVENT_DATA_REQUEST,	shopify_data_request, NULL },
+	{ "shop/redact",		EVENT_SHOP_REDACT,	shopify_shop_redact, NULL },
 };
 
 /*
@@ -134,20 +144,20 @@ shopify_delivery(const struct platform_req *req)
 }
 
 /*
- * Whether the body's shop_domain, when it has one, is the verified shop.
- * Both sides normalized as shops.c does, so case and a scheme do not count.
+ * Whether the body's shop_domain (NULL when it has none) is the verified
+ * shop. Both sides normalized as shops.c does, so case and a scheme do not
+ * count.
  */
 static int
-shopify_same_shop(const json_t *body, const struct shop *shop)
+shopify_same_shop(const char *body_domain, const struct shop *shop)
 {
-	json_t *v = json_object_get(body, "shop_domain");
 	char domain[SHOPS_DOMAIN_MAX];
 
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	if (body_domain == NULL)
 		return 1;
 	if (shop == NULL)
 		return 0;
-	shops_normalize_domain(json_string_value(v), domain, sizeof domain);
+	shops_normalize_domain(body_domain, domain, sizeof domain);
 	return strcmp(domain, shop->domain) == 0;
 }
 
@@ -160,9 +170,11 @@ shopify_normalize(const struct platform_req *req, const struct shop *shop,
     struct nevent *ev, struct platform_result *res)
 {
 	const struct shopify_topic *t = NULL;
-	const char *topic;
-	json_t *body;
+	struct shopify_stream *so = NULL;
+	const char *topic, *domain;
+	json_t *body = NULL;
 	size_t i;
+	int rc;
 
 	ev->shop = shop;
 	if ((topic = shopify_header(req, "Topic")) == NULL) {
@@ -183,19 +195,28 @@ shopify_normalize(const struct platform_req *req, const struct shop *shop,
 		return;
 	}
 
-	if ((body = pnorm_body_object(req, res)) == NULL)
-		return;
-	if (!shopify_same_shop(body, shop)) {
+	if (t->stream != NULL) {
+		if ((so = shopify_stream_parse(req->body, req->body_len, res)) == NULL)
+			return;
+		domain = shopify_stream_shop_domain(so);
+	} else {
+		if ((body = pnorm_body_object(req, res)) == NULL)
+			return;
+		domain = pnorm_str(body, "shop_domain");
+	}
+	if (!shopify_same_shop(domain, shop)) {
 		platform_result_set(res, PLATFORM_UNAUTHORIZED,
 		    "shop_domain does not match");
-		json_decref(body);
-		return;
+		goto out;
 	}
 	ev->kind = t->kind;
-	if (t->normalize(body, ev, res) == 0)
+	rc = so != NULL ? t->stream(so, ev, res) : t->normalize(body, ev, res);
+	if (rc == 0)
 		platform_result_set(res, PLATFORM_OK, "%s", "");
 	else
 		ev->kind = EVENT_NONE;	/* nothing happened: log no kind */
+out:
+	shopify_stream_free(so);
 	json_decref(body);
 }
 

@@ -1,7 +1,8 @@
 /*
  * shopify_normalize: what each Shopify payload means as a nevent. One
  * reader per resource; platform_shopify's topic table says which topic uses
- * which reader (see include/shopify_normalize.h for the contract).
+ * which reader (see include/shopify_normalize.h for the contract). Orders
+ * are read by shopify_stream.c instead, straight from the raw body.
  *
  * Each reader also builds the event's context (ev->ctx), the part of the
  * subject's stored context that templates read: "order" for orders, "ship"
@@ -89,17 +90,12 @@ shopify_ids(const json_t *list)
 	return out;
 }
 
-/*
- * Marketing consent from a {"state": ...} object: 1 subscribed, 0 for the
- * states that mean "do not market", -1 when unknown or absent.
- */
-static int
-shopify_consent(const json_t *consent)
+int
+shopify_consent_state(const char *state)
 {
 	static const char *const no[] = {
 		"not_subscribed", "unsubscribed", "pending", "redacted",
 	};
-	const char *state = pnorm_str(consent, "state");
 	size_t i;
 
 	if (state == NULL)
@@ -111,6 +107,13 @@ shopify_consent(const json_t *consent)
 			return 0;
 	}
 	return -1;
+}
+
+/* Marketing consent from a {"state": ...} object; -1 when it is none. */
+static int
+shopify_consent(const json_t *consent)
+{
+	return shopify_consent_state(pnorm_str(consent, "state"));
 }
 
 /*
@@ -150,7 +153,10 @@ shopify_set_quantity(json_t *item, const json_t *li)
 		    json_integer(json_integer_value(v)));
 }
 
-/* An order or checkout line item, as order and cart templates show it. */
+/*
+ * A checkout line item as cart templates show it; an order's are the same
+ * (shopify_stream.c builds those).
+ */
 static json_t *
 shopify_item(const json_t *li)
 {
@@ -165,7 +171,7 @@ shopify_item(const json_t *li)
 	pnorm_set_id(item, "product_id", json_object_get(li, "product_id"));
 	pnorm_set_id(item, "variant_id", json_object_get(li, "variant_id"));
 
-	/* Order line items carry no image today; use one if a payload has it. */
+	/* Line items carry no image today; use one if a payload has it. */
 	img = json_object_get(li, "image");
 	if (json_is_object(img))
 		image = pnorm_str(img, "src");
@@ -211,113 +217,6 @@ shopify_items(const json_t *o, json_t *(*fn)(const json_t *))
 			json_array_append_new(items, fn(v));
 	}
 	return items;
-}
-
-static json_t *
-shopify_address(const json_t *addr)
-{
-	static const char *const keys[] = {
-		"first_name", "city", "country", "zip", "address1",
-	};
-	json_t *out;
-	size_t i;
-
-	if (!json_is_object(addr))
-		return NULL;
-	out = json_object();
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		pnorm_set_str(out, keys[i], pnorm_str(addr, keys[i]));
-	if (json_object_size(out) == 0) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
-}
-
-/*
- * Orders: orders/create and orders/cancelled. The context carries what
- * order templates show; it is stored per subject and read by every later
- * step, so it holds only that (see docs/templates.md), with every id as a
- * string. A cancellation carries the same context, so one that arrives
- * before its order still has the customer's contact.
- */
-static int
-shopify_order_read(json_t *o, struct nevent *ev, struct platform_result *res)
-{
-	json_t *customer, *billing, *shipping, *ctx, *v;
-	const char *s;
-
-	if ((ev->order_id = nevent_json_id(json_object_get(o, "id"))) == NULL) {
-		platform_result_set(res, PLATFORM_INVALID, "order has no id");
-		return -1;
-	}
-	customer = json_object_get(o, "customer");
-	billing = json_object_get(o, "billing_address");
-	shipping = json_object_get(o, "shipping_address");
-
-	ev->order_name = pnorm_dup(pnorm_str(o, "name"));
-	ev->checkout_token = pnorm_dup(pnorm_str(o, "checkout_token"));
-	ev->checkout_id = nevent_json_id(json_object_get(o, "checkout_id"));
-	ev->cart_token = pnorm_dup(pnorm_str(o, "cart_token"));
-
-	if ((s = pnorm_str(o, "email")) == NULL &&
-	    (s = pnorm_str(o, "contact_email")) == NULL)
-		s = pnorm_str(customer, "email");
-	ev->email = pnorm_email(s);
-	if ((s = pnorm_str(o, "phone")) == NULL)
-		s = shopify_str_first("phone", customer, billing, shipping);
-	ev->phone = pnorm_dup(s);
-	ev->first_name = pnorm_dup(shopify_str_first("first_name", customer,
-	    billing, shipping));
-	ev->locale = pnorm_dup(pnorm_str(o, "customer_locale"));
-
-	ev->consent_email = shopify_consent_or(json_object_get(customer,
-	    "email_marketing_consent"), json_object_get(o, "buyer_accepts_marketing"));
-	ev->consent_sms = shopify_consent(json_object_get(customer,
-	    "sms_marketing_consent"));
-	ev->occurred_ms = shopify_time(o);
-
-	ctx = json_object();
-	json_object_set_new(ctx, "id", json_string(ev->order_id));
-	pnorm_set_str(ctx, "name", ev->order_name);
-	pnorm_set_id(ctx, "number", json_object_get(o, "order_number"));
-	/* Shop currency and shop-currency totals, even when presented in another. */
-	pnorm_set_str(ctx, "currency", pnorm_str(o, "currency"));
-	pnorm_set_str(ctx, "total", pnorm_str(o, "total_price"));
-	pnorm_set_str(ctx, "subtotal", pnorm_str(o, "subtotal_price"));
-	pnorm_set_str(ctx, "status_url", pnorm_str(o, "order_status_url"));
-	pnorm_set_str(ctx, "created_at", pnorm_str(o, "created_at"));
-	pnorm_set_str(ctx, "email", ev->email);
-	pnorm_set_str(ctx, "phone", ev->phone);
-	pnorm_set_str(ctx, "first_name", ev->first_name);
-	pnorm_set_str(ctx, "last_name", shopify_str_first("last_name",
-	    customer, billing, shipping));
-	pnorm_set_str(ctx, "locale", ev->locale);
-	pnorm_set_str(ctx, "checkout_token", ev->checkout_token);
-	pnorm_set_str(ctx, "cart_token", ev->cart_token);
-	/* Always an array, possibly empty: order templates loop over it. */
-	json_object_set_new(ctx, "items", shopify_items(o, shopify_item));
-	if ((v = shopify_address(shipping)) != NULL)
-		json_object_set_new(ctx, "shipping_address", v);
-
-	ev->ctx = ctx;
-	return 0;
-}
-
-int
-shopify_order_placed(json_t *o, struct nevent *ev, struct platform_result *res)
-{
-	return shopify_order_read(o, ev, res);
-}
-
-/* status is the cancel_reason: "customer", "fraud", "inventory", ... */
-int
-shopify_order_cancelled(json_t *o, struct nevent *ev, struct platform_result *res)
-{
-	if (shopify_order_read(o, ev, res) != 0)
-		return -1;
-	ev->status = pnorm_dup(pnorm_str(o, "cancel_reason"));
-	return 0;
 }
 
 /*

@@ -5,8 +5,11 @@ at the end of the test whatever happened. The harness fails a test (at
 teardown) on a daemon exit code other than 0 after SIGTERM, a daemon that
 ignores SIGTERM for 10 s, a process left behind in a daemon's session, a
 server holding more fds at the end than when it became ready (+8), a
-sanitizer report, a log line that is not a JSON object with a level, and an
-"error" log line unless the test is marked allow_errors.
+sanitizer report in a daemon's log or in the stderr of a nudge.run() (a
+leak report only when the process exited 0: harness.sanitizer_problems), a
+log line that is not a JSON object with a level, and an "error" log line
+unless the test is marked allow_errors. Every process gets harness.SAN_ENV
+(ASAN_OPTIONS, UBSAN_OPTIONS) ahead of the caller's own.
 
 Logs stay in the test's tmp dir (pytest keeps the last runs' dirs); a failing
 test's report shows their tails, the stub's requests and the Redis keys.
@@ -120,6 +123,7 @@ class Nudge:
         self.shops_file = shops_file
         self.daemons = []
         self.runs = []
+        self.run_problems = []
         m = request.node.get_closest_marker("allow_errors")
         self.allowed = None if m is None else (set(m.args) or {"*"})
 
@@ -131,6 +135,7 @@ class Nudge:
         """The daemons' environment: base settings merged with overrides
         (a value of None removes the variable)."""
         env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+        env.update(harness.san_env(os.environ))
         env.update({
             "NUDGE_REDIS_URL": self.redis_server.url,
             "NUDGE_SHOPS_FILE": str(self.shops_file),
@@ -213,11 +218,15 @@ class Nudge:
             "argv: %s\nexit: %s\n--- stdout\n%s--- stderr\n%s" % (
                 res.args, res.returncode, res.stdout, res.stderr))
         self.runs.append(res)
+        # A sanitizer report of a run fails the test at teardown, as a
+        # daemon's does (a leak only when it exited 0: see sanitizer_problems).
+        self.run_problems.extend("run %d (%s): %s" % (n, prog, p) for p in
+                                 harness.sanitizer_problems(res.stderr, res.returncode <= 0))
         return res
 
     def finish(self):
         """Stops every daemon (newest first); returns the problems found."""
-        problems = []
+        problems = list(self.run_problems)
         for d in reversed(self.daemons):
             if d.killed:
                 continue

@@ -1,8 +1,8 @@
 /*
  * test_shopify.h: what the Shopify unit tests share: a shops file with one
- * Shopify shop, a fake header lookup, and run_normalize(), which signs a
- * body with the shop's secret, verifies it and normalizes it, as the server
- * does.
+ * Shopify shop, a fake header lookup, run_normalize(), which signs a body
+ * with the shop's secret, verifies it and normalizes it, as the server
+ * does, and the helpers that compare what came out.
  */
 #ifndef NUDGE_TEST_SHOPIFY_H
 #define NUDGE_TEST_SHOPIFY_H
@@ -109,6 +109,31 @@ ctx_str(const json_t *obj, const char *key)
 	if (!json_is_string(v))
 		fail_msg("ctx \"%s\" is not a string", key);
 	return json_string_value(v);
+}
+
+/* s with every ' turned into ". Caller frees. */
+static inline char *
+dq(const char *s)
+{
+	char *out = xstrdup(s), *p;
+
+	for (p = out; *p != '\0'; p++) {
+		if (*p == '\'')
+			*p = '"';
+	}
+	return out;
+}
+
+/* Fails the test when got and want differ (either may be NULL). */
+static inline void
+check_str(const char *name, const char *field, const char *got, const char *want)
+{
+	if (got == NULL && want == NULL)
+		return;
+	if (got == NULL || want == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: %s is %s%s%s, want %s%s%s", name, field,
+		    got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
+		    want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
 }
 
 #endif

@@ -374,30 +374,6 @@ static const struct tcase topic_cases[] = {
 	  .status = PLATFORM_IGNORE, .reason = "unknown topic app/uninstalled" },
 };
 
-/* s with every ' turned into ". Caller frees. */
-static char *
-dq(const char *s)
-{
-	char *out = xstrdup(s), *p;
-
-	for (p = out; *p != '\0'; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	return out;
-}
-
-static void
-check_str(const char *name, const char *field, const char *got, const char *want)
-{
-	if (got == NULL && want == NULL)
-		return;
-	if (got == NULL || want == NULL || strcmp(got, want) != 0)
-		fail_msg("%s: %s is %s%s%s, want %s%s%s", name, field,
-		    got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
-		    want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
-}
-
 static void
 check_ctx(const struct tcase *c, const json_t *ctx)
 {
