@@ -116,6 +116,8 @@ run_one() {
 	# corpus is only read.
 	set -- "$@" "$WORK/corpus-$t"
 	[ -d "$corpus" ] && set -- "$@" "$corpus"
+	# the shipped templates seed the template engine, read in place
+	[ "$t" = render ] && set -- "$@" templates/en templates/el templates/pl
 	rc=0
 	"./$OUT/targets/fuzz_$t" "$@" >"$WORK/$t.log" 2>&1 || rc=$?
 	echo "$rc" > "$WORK/$t.rc"
