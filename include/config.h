@@ -25,7 +25,7 @@ struct config {
 	char	*templates_dir;
 	double	 time_scale;		/* divides every flow delay */
 	char	*log_level;
-	long	 timeline_max;		/* entries kept per customer timeline */
+	long	 timeline_max;		/* entries a timeline shows at most */
 
 	/* nudge-server */
 	char	*listen;		/* host:port */

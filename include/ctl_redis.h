@@ -22,6 +22,10 @@ void		 ctl_close(struct ctl *);
 /* A command; NULL (after printing the error) on failure. Caller frees. */
 redisReply	*ctl_cmd(struct ctl *, const char *fmt, ...);
 /* Runs a script with keys and args (EVAL). NULL after printing on failure. */
+/* A message by id, as the inspect script lists its fields; NULL when gone. */
+redisReply	*ctl_message(struct ctl *, const char *prefix, const char *id);
+/* One field of a ctl_message() reply, or NULL. */
+const char	*ctl_message_field(const redisReply *, const char *name);
 redisReply	*ctl_script(struct ctl *, enum store_script, int nkeys, int argc,
 		     const char **argv);
 

@@ -147,10 +147,17 @@ const struct flow_step *flows_find_step(const struct flow *, const char *name);
 int	 flows_plan(const struct flows *, const struct nevent *ev, int64_t now_ms,
 	     double time_scale, struct plan *out, char **cause);
 void	 plan_free(struct plan *);
-/* The deterministic id of a message (hex, PLAN_ID_LEN characters). */
+/*
+ * The deterministic id of a message (hex, PLAN_ID_LEN characters): its
+ * subject's locator (flows_subject_loc), then 8 characters of a hash of
+ * shop, flow, step, channel, subject and occurrence.
+ */
 void	 flows_message_id(const char *shop, const char *flow, const char *step,
 	     enum channel, const char *subject, const char *occurrence,
 	     char out[PLAN_ID_LEN + 1]);
+/* 16 hex of SHA-1("<shop>\n<subject>"): names the subject's Redis hash (src/lua/_lib.lua). */
+#define FLOWS_LOC_LEN 16
+void	 flows_subject_loc(const char *shop, const char *subject, char out[FLOWS_LOC_LEN + 1]);
 const char *flows_channel_name(enum channel);
 struct templates;
 /* Every step's template exists with the parts its channels need. -1 with *cause. */

@@ -53,7 +53,7 @@ static const struct config_entry config_table[] = {
 	{ "NUDGE_LOG_LEVEL", CT_ENUM, S|W|C, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
 	  "lowest level logged" },
 	{ "NUDGE_TIMELINE_MAX", CT_INT, S|W|C, OFF(timeline_max), "200", 0, 100000, NULL,
-	  "entries kept in each customer's timeline" },
+	  "entries a customer's timeline shows at most (0: all)" },
 
 	{ "NUDGE_LISTEN", CT_STR, S, OFF(listen), "127.0.0.1:8080", 0, 0, NULL,
 	  "host:port nudge-server listens on" },

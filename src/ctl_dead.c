@@ -26,18 +26,20 @@ ctl_dead_list(struct ctl *x, long limit)
 		redisReply *r = ctl_cmd(x, "ZRANGE %sdead 0 %ld WITHSCORES", pre, limit - shown - 1);
 
 		for (i = 0; r != NULL && i + 1 < r->elements; i += 2) {
-			redisReply *m = ctl_cmd(x, "HMGET %sm:%s sh f s a err", pre, r->element[i]->str);
+			redisReply *m = ctl_message(x, pre, r->element[i]->str);
 			time_t t = (time_t)(strtoll(r->element[i + 1]->str, NULL, 10) / 1000);
 			char when[32];
 			struct tm tm;
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			if (m != NULL && m->element[0]->type == REDIS_REPLY_STRING)
+			if (m != NULL) {
+				const char *a = ctl_message_field(m, "a"), *err = ctl_message_field(m, "err");
+
 				printf("%s  %s  %s  %s/%s  attempts %s  %s\n", r->element[i]->str, when,
-				    m->element[0]->str, m->element[1]->str, m->element[2]->str,
-				    m->element[3]->str ? m->element[3]->str : "?",
-				    m->element[4]->str ? m->element[4]->str : "");
+				    ctl_message_field(m, "sh"), ctl_message_field(m, "f"),
+				    ctl_message_field(m, "s"), a ? a : "?", err ? err : "");
+			}
 			freeReplyObject(m);
 			shown++;
 		}
@@ -55,8 +57,8 @@ ctl_dead_replay_one(struct ctl *x, int p, const char *id)
 {
 	char *pre = sched_prefix(x->cfg.key_prefix, p);
 	char *dead = xasprintf("%sdead", pre), *due = xasprintf("%sdue", pre);
-	char now[32];
-	const char *argv[5];
+	char now[32], keep[32];
+	const char *argv[6];
 	redisReply *r;
 	int ok;
 
@@ -66,7 +68,9 @@ ctl_dead_replay_one(struct ctl *x, int p, const char *id)
 	argv[2] = pre;
 	argv[3] = id;
 	argv[4] = now;
-	r = ctl_script(x, STORE_REPLAY, 2, 5, argv);
+	snprintf(keep, sizeof keep, "%ld", (long)x->cfg.done_ttl);
+	argv[5] = keep;
+	r = ctl_script(x, STORE_REPLAY, 2, 6, argv);
 	ok = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
 	free(dead);

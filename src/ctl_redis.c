@@ -99,3 +99,31 @@ ctl_script(struct ctl *x, enum store_script s, int nkeys, int argc, const char *
 	}
 	return r;
 }
+
+redisReply *
+ctl_message(struct ctl *x, const char *prefix, const char *id)
+{
+	char *due = xasprintf("%sdue", prefix);
+	const char *av[3] = { due, prefix, id };
+	redisReply *r = ctl_script(x, STORE_INSPECT, 1, 3, av);
+
+	free(due);
+	if (r != NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->elements == 0)) {
+		freeReplyObject(r);
+		r = NULL;
+	}
+	return r;
+}
+
+const char *
+ctl_message_field(const redisReply *m, const char *name)
+{
+	const redisReply *f = m->element[0];
+	size_t i;
+
+	for (i = 0; i + 1 < f->elements; i += 2)
+		if (strcmp(f->element[i]->str, name) == 0)
+			return f->element[i + 1]->str;
+	return NULL;
+}

@@ -74,15 +74,14 @@ ctl_status(int argc, char **argv)
 		}
 		if (d > 0 && (r = ctl_cmd(&x, "ZRANGE %sdue 0 %d", pre, CTL_STEP_SAMPLE - 1)) != NULL) {
 			for (i = 0; i < r->elements; i++) {
-				redisReply *m = ctl_cmd(&x, "HMGET %sm:%s f s", pre, r->element[i]->str);
+				redisReply *m = ctl_message(&x, pre, r->element[i]->str);
 				char *key;
 				json_t *v;
 
-				if (m == NULL || m->element[0]->type != REDIS_REPLY_STRING) {
-					freeReplyObject(m);
+				if (m == NULL)
 					continue;
-				}
-				key = xasprintf("%s/%s", m->element[0]->str, m->element[1]->str);
+				key = xasprintf("%s/%s", ctl_message_field(m, "f"),
+				    ctl_message_field(m, "s"));
 				v = json_object_get(steps, key);
 				json_object_set_new(steps, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 				free(key);

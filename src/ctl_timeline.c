@@ -20,7 +20,8 @@
 int
 ctl_timeline(int argc, char **argv)
 {
-	char dom[SHOPS_DOMAIN_MAX], key[33], *pre;
+	char dom[SHOPS_DOMAIN_MAX], key[33], max[24], *pre, *due;
+	const char *av[5];
 	struct ctl x;
 	redisReply *r;
 	size_t i;
@@ -35,7 +36,15 @@ ctl_timeline(int argc, char **argv)
 	shops_normalize_domain(argv[1], dom, sizeof dom);
 	nevent_customer_key_of(argv[2], key);
 	pre = sched_prefix(x.cfg.key_prefix, shops_partition(dom, x.cfg.partitions));
-	r = ctl_cmd(&x, "LRANGE %stl:%s:%s 0 -1", pre, dom, key);
+	due = xasprintf("%sdue", pre);
+	snprintf(max, sizeof max, "%ld", x.cfg.timeline_max);
+	av[0] = due;
+	av[1] = pre;
+	av[2] = dom;
+	av[3] = key;
+	av[4] = max;
+	r = ctl_script(&x, STORE_TIMELINE, 1, 5, av);
+	free(due);
 	free(pre);
 	if (r == NULL) {
 		ctl_close(&x);

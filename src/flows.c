@@ -419,10 +419,25 @@ flows_message_id(const char *shop, const char *flow, const char *step, enum chan
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	struct buf b;
 
+	/* the subject's locator first: the id names the hash its record is in */
+	flows_subject_loc(shop, subject, out);
 	buf_init(&b);
 	buf_printf(&b, "%s\n%s\n%s\n%s\n%s\n%s", shop, flow, step, flows_channel_name(ch),
 	    subject, occurrence ? occurrence : "");
 	SHA256((const unsigned char *)b.data, b.len, md);
 	buf_free(&b);
-	util_hex(md, PLAN_ID_LEN / 2, out);
+	util_hex(md, (PLAN_ID_LEN - FLOWS_LOC_LEN) / 2, out + FLOWS_LOC_LEN);
+}
+
+void
+flows_subject_loc(const char *shop, const char *subject, char out[FLOWS_LOC_LEN + 1])
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\n%s", shop, subject);
+	SHA1((const unsigned char *)b.data, b.len, md);
+	buf_free(&b);
+	util_hex(md, FLOWS_LOC_LEN / 2, out);
 }

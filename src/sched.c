@@ -631,18 +631,21 @@ int
 sched_timeline(struct sched *s, const struct shop *shop, const char *customer,
     sched_timeline_cb *cb, void *arg)
 {
+	struct sched_argv a = { 0 };
 	struct sched_misc_op *op = xcalloc(1, sizeof *op);
 	char *prefix = sched_prefix(s->cfg->key_prefix, shop->partition);
-	char *key = xasprintf("%stl:%s:%s", prefix, shop->domain, customer);
-	const char *argv[4] = { "LRANGE", key, "0", "-1" };
-	int rc;
 
+	sched_argv_keys(&a, prefix, "due");
+	sched_argv_add(&a, prefix);
+	sched_argv_add(&a, shop->domain);
+	sched_argv_add(&a, customer);
+	sched_argv_addi(&a, s->cfg->timeline_max);
+	free(prefix);
 	op->timeline_cb = cb;
 	op->arg = arg;
-	rc = store_command(s->store, 4, argv, NULL, sched_timeline_reply, op);
-	if (rc == -1)
+	if (sched_run(s, STORE_TIMELINE, 1, &a, sched_timeline_reply, op) == -1) {
 		free(op);
-	free(key);
-	free(prefix);
-	return rc;
+		return -1;
+	}
+	return 0;
 }

@@ -35,10 +35,12 @@ static const char *store_texts[STORE__NSCRIPTS] = {
 	[STORE_ERASE_SHOP] = lua_erase_shop,
 	[STORE_REPLAY] = lua_replay,
 	[STORE_UNSUBSCRIBE] = lua_unsubscribe,
+	[STORE_TIMELINE] = lua_timeline,
+	[STORE_INSPECT] = lua_inspect,
 };
 static const char *store_names[STORE__NSCRIPTS] = {
 	"apply", "claim", "ack", "export", "erase_shop", "replay",
-	"unsubscribe",
+	"unsubscribe", "timeline", "inspect",
 };
 
 struct store {

@@ -6,60 +6,53 @@
 -- KEYS: 1 inflight  2 due  3 dead
 -- ARGV: 1 prefix  2 id  3 lease token  4 outcome (sent|retry|dead|release|skip)
 --       5 now (ms)  6 retry at (ms)  7 info (provider id or error)
---       8 keep ttl (s)  9 timeline max
+--       8 keep ttl (s)  9 (unused)
 -- Returns 1 when applied, 0 when the token is stale.
 local P, id, outcome, now = ARGV[1], ARGV[2], ARGV[4], tonumber(ARGV[5])
-local keep, tlmax = tonumber(ARGV[8]), tonumber(ARGV[9])
-local mk = P .. 'm:' .. id
+local keep = tonumber(ARGV[8])
+local mid = string.sub(id, 17)
+local k = P .. 's:' .. string.sub(id, 1, 16)
 
-if redis.call('HGET', mk, 'lt') ~= ARGV[3] then
+local h = redis.call('HMGET', k, 'l' .. mid, 'm' .. mid, 'r' .. mid, 'h' .. mid)
+if h[1] ~= ARGV[3] then
   redis.call('HINCRBY', P .. 'stats', 'stale_acks', 1)
   return 0
 end
+local m = rec_decode(h[2])
+if not m then return redis.error_reply('ack: message ' .. id .. ' has no record') end
 redis.call('ZREM', KEYS[1], id)
-redis.call('HDEL', mk, 'lt')
-local m = redis.call('HMGET', mk, 'st', 'sh', 'sj', 'cu', 'f', 's')
-local st, shop, subject, cust = m[1], m[2], m[3], m[4]
+redis.call('HDEL', k, 'l' .. mid)
 
-local function timeline(ev, reason)
-  if cust == nil or cust == '' or tlmax <= 0 then return end
-  local k = P .. 'tl:' .. shop .. ':' .. cust
-  redis.call('LPUSH', k, cjson.encode({t = now, e = ev, id = id, f = m[5], s = m[6], r = reason}))
-  redis.call('LTRIM', k, 0, tlmax - 1)
-  redis.call('EXPIRE', k, keep)
-end
-
--- A finished message stays in its subject's index until its hash expires,
--- so erasing a customer or a shop finds it (the index outlives it).
-local function finish(state, field, info)
-  redis.call('HSET', mk, 'st', state, field, info, 'at', now)
-  redis.call('EXPIRE', mk, keep)
-  local ik = P .. 'i:' .. shop .. ':' .. subject
-  if redis.call('TTL', ik) < keep then redis.call('EXPIRE', ik, keep) end
+local function set(st, code, text)
+  m.st = st
+  if code then
+    local cur = {['r' .. mid] = h[3] or nil, ['h' .. mid] = h[4] or nil}
+    redis.call('HSET', k, 'm' .. mid, rec_encode(m), unpack(restamp(cur, mid, stamp(now, code, text))))
+  else
+    redis.call('HSET', k, 'm' .. mid, rec_encode(m))
+  end
 end
 
 if outcome == 'sent' then
-  finish('sent', 'pid', ARGV[7])
-  timeline('sent', ARGV[7])
+  set('s', 's', ARGV[7])
 elseif outcome == 'skip' then
-  finish('skipped', 'r', ARGV[7])
-  timeline('skipped', ARGV[7])
-elseif st == 'cancelled' then
+  set('k', 'k', ARGV[7])
+elseif m.st == 'c' then
   -- cancelled while in flight: it must not come back
-  redis.call('EXPIRE', mk, keep)
   outcome = 'cancelled'
 elseif outcome == 'retry' then
-  redis.call('HSET', mk, 'st', 'due', 'err', ARGV[7])
+  set('d', 'e', ARGV[7])
   redis.call('ZADD', KEYS[2], tonumber(ARGV[6]), id)
-  timeline('deferred', ARGV[7])
+  redis.call('EXPIRE', k, math.floor((tonumber(ARGV[6]) - now) / 1000) + keep, 'GT')
 elseif outcome == 'dead' then
-  redis.call('HSET', mk, 'st', 'dead', 'err', ARGV[7], 'at', now)
+  set('x', 'x', ARGV[7])
   redis.call('ZADD', KEYS[3], now, id)
-  timeline('failed', ARGV[7])
+  -- a dead letter stays to be read and replayed for the keep time
+  if redis.call('TTL', k) < keep then redis.call('EXPIRE', k, keep) end
 elseif outcome == 'release' then
   -- shutting down before the send finished: not an attempt
-  redis.call('HSET', mk, 'st', 'due')
-  redis.call('HINCRBY', mk, 'a', -1)
+  m.a = m.a - 1
+  set('d')
   redis.call('ZADD', KEYS[2], now, id)
 else
   return redis.error_reply('ack: unknown outcome ' .. tostring(outcome))

@@ -2,15 +2,17 @@
 -- Either the delivery is new and every operation happens, or it is a
 -- duplicate and nothing does. Every key shares the partition's hash tag
 -- (in ARGV[1]); KEYS[1] is the partition's due set so a cluster routes the
--- call to the right slot.
+-- call to the right slot. Reads come first, writes are gathered per
+-- subject hash and issued once at the end (one HSET and one EXPIRE each).
 --
 -- ARGV: 1 prefix "nudge:{p3}:"   2 now (ms)        3 delivery id ("" none)
 --       4 dedupe ttl (s)         5 shop            6 customer key ("" none)
---       7 timeline max           8 keep ttl (s)    9 wake channel
+--       7 (unused)               8 keep ttl (s)    9 wake channel
 --       10 event name            11 order id ("")
 --       12 e-mail marketing consent ("1", "0", "" unknown)   13 SMS consent
 --       then operations, each an opcode and a fixed number of arguments:
---       C subject part json ttl      merge a context part of a subject
+--       C subject part json ttl      set a context part of a subject (the
+--                                    same json twice in a call is stored once)
 --       X subject flow reason close keep
 --                                    cancel pending messages of a flow ("" = all)
 --                                    but the ids in keep (comma-separated);
@@ -28,7 +30,8 @@
 --       E n subject...               erase the customer (and these subjects)
 -- Returns {"ok"|"dup", scheduled, cancelled}.
 local P, now = ARGV[1], tonumber(ARGV[2])
-local shop, cust, tlmax, keep = ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+local shop, cust, keep = ARGV[5], ARGV[6], tonumber(ARGV[8])
+local event = ARGV[10]
 local due = KEYS[1]
 local order_subject = ARGV[11] ~= '' and ('o:' .. ARGV[11]) or nil
 
@@ -38,199 +41,253 @@ if ARGV[3] ~= '' then
   end
 end
 
+-- Subject hashes read once, written once at the end.
+local subjects, order = {}, {}
+local function subject(sj)
+  local s = subjects[sj]
+  if s then return s end
+  local l = loc_of(shop, sj)
+  local k = P .. 's:' .. l
+  local h = redis.call('HMGET', k, 'sh', 'cu', 'x', 'c', 'n')
+  s = {sj = sj, loc = l, k = k, new = not h[1], cu = h[2] or '', x = h[3] or '',
+       c = h[4] or '', n = tonumber(h[5] or '0'), set = {}, ttl = 0, dirty = false}
+  if s.new then s.set.sh = shop; s.set.sj = sj end
+  subjects[sj] = s
+  order[#order + 1] = s
+  return s
+end
+local function put(s, field, value, ttl)
+  s.set[field] = value
+  s.dirty = true
+  if (ttl or keep) > s.ttl then s.ttl = ttl or keep end
+end
+local function records(s)
+  if s.all == nil then
+    s.all = s.new and {} or hash_table(redis.call('HGETALL', s.k))
+  end
+  return s.all
+end
+
 -- An event that names no customer (a carrier scan) belongs to its order's.
 if order_subject then
-  local ok = P .. 'oc:' .. shop .. ':' .. order_subject
-  if cust == '' then
-    cust = redis.call('GET', ok) or ''
-  else
-    redis.call('SET', ok, cust, 'EX', keep)
-  end
+  local os = subject(order_subject)
+  if cust == '' then cust = os.cu elseif os.cu ~= cust then put(os, 'cu', cust) end
 end
 
-local function timeline(ev, id, flow, step, reason, who)
-  who = who or cust
-  if who == nil or who == '' or tlmax <= 0 then return end
-  local k = P .. 'tl:' .. shop .. ':' .. who
-  redis.call('LPUSH', k, cjson.encode({t = now, e = ev, id = id, f = flow, s = step, r = reason}))
-  redis.call('LTRIM', k, 0, tlmax - 1)
-  redis.call('EXPIRE', k, keep)
-end
-
-local function keep_at_least(k, ttl)
-  local cur = redis.call('TTL', k)
-  if cur < ttl then redis.call('EXPIRE', k, ttl) end
-end
-
--- The customer's orders, for first-order / returning conditions.
+-- The customer's own hash: consent, orders, subjects.
+local cs = cust ~= '' and subject('u:' .. cust) or nil
 local norders = -1
-if cust ~= '' then
-  local ok = P .. 'co:' .. shop .. ':' .. cust
-  if ARGV[10] == 'order_placed' and ARGV[11] ~= '' then
-    redis.call('SADD', ok, ARGV[11])
-    redis.call('EXPIRE', ok, keep)
-    redis.call('HSET', P .. 'cu:' .. shop .. ':' .. cust, 'lo', now)
-    redis.call('EXPIRE', P .. 'cu:' .. shop .. ':' .. cust, keep)
+if cs then
+  norders = cs.n
+  if event == 'order_placed' and order_subject then
+    cs.listed = {[order_subject] = true}
+    if redis.call('HSETNX', cs.k, 'j:' .. order_subject, '') == 1 then
+      norders = norders + 1
+      put(cs, 'n', norders)
+    end
   end
-  norders = redis.call('SCARD', ok)
-  -- consent as the latest event states it; re-checked when each message is claimed
-  local ck = P .. 'cu:' .. shop .. ':' .. cust
-  if ARGV[12] ~= '' then redis.call('HSET', ck, 'ce', ARGV[12]) end
-  if ARGV[13] ~= '' then redis.call('HSET', ck, 'cs', ARGV[13]) end
-  if ARGV[12] ~= '' or ARGV[13] ~= '' then redis.call('EXPIRE', ck, keep) end
+  if ARGV[12] ~= '' then put(cs, 'ce', ARGV[12]) end
+  if ARGV[13] ~= '' then put(cs, 'cs', ARGV[13]) end
+end
+local function belongs(s, listed_only)
+  -- the customer's hash lists its subjects, for erasure and carts
+  if cs and s ~= cs then
+    if s.cu ~= cust and not listed_only then put(s, 'cu', cust); s.cu = cust end
+    if not cs.listed then cs.listed = {} end
+    if not cs.listed[s.sj] then
+      cs.listed[s.sj] = true
+      put(cs, 'j:' .. s.sj, '')
+    end
+  end
+end
+
+local function closed(s, flow)
+  return string.find(s.x, '|' .. flow .. '|', 1, true) ~= nil
+end
+local function close(s, flow)
+  if not closed(s, flow) then
+    s.x = (s.x == '' and '|' or s.x) .. flow .. '|'
+    put(s, 'x', s.x)
+  end
 end
 
 local cancelled = 0
-local keepids = {}
-local function cancel(subject, flow, reason, close)
-  local ik = P .. 'i:' .. shop .. ':' .. subject
-  for _, id in ipairs(redis.call('SMEMBERS', ik)) do
-    local mk = P .. 'm:' .. id
-    local m = redis.call('HMGET', mk, 'f', 'st', 's', 'cu')
-    if (flow == '' or m[1] == flow) and not keepids[id] then
-      if m[2] == 'due' or m[2] == 'inflight' then
+local function cancel(s, flow, reason, doclose, keepids)
+  local h = records(s)
+  for f, v in pairs(h) do
+    if string.sub(f, 1, 1) == 'm' and #f == 9 then
+      local mid = string.sub(f, 2)
+      local m = rec_decode(v)
+      if m and (flow == '' or m.f == flow) and not (keepids and keepids[s.loc .. mid])
+          and (m.st == 'd' or m.st == 'i') then
         -- an in-flight message finishes its send; its ack sees the state
-        redis.call('ZREM', due, id)
-        redis.call('HSET', mk, 'st', 'cancelled', 'r', reason)
-        if m[2] == 'due' then redis.call('EXPIRE', mk, keep) end
+        redis.call('ZREM', due, s.loc .. mid)
+        m.st = 'c'
+        h[f] = rec_encode(m)
+        put(s, f, h[f])
+        local w = restamp(h, mid, stamp(now, 'c', reason))
+        for j = 1, #w, 2 do put(s, w[j], w[j + 1]) end
         cancelled = cancelled + 1
-        timeline('cancelled', id, m[1], m[3], reason, m[4])
       end
     end
   end
-  if close == '1' then
-    local xk = P .. 'x:' .. shop .. ':' .. subject
-    redis.call('SADD', xk, flow)
-    redis.call('EXPIRE', xk, keep)
-  end
+  if doclose == '1' then close(s, flow) end
 end
 
-local function erase_subject(subject)
-  local ik = P .. 'i:' .. shop .. ':' .. subject
-  for _, id in ipairs(redis.call('SMEMBERS', ik)) do
-    redis.call('ZREM', due, id)
-    redis.call('ZREM', P .. 'inflight', id)
-    redis.call('DEL', P .. 'm:' .. id)
+local function erase(s)
+  for f, part in pairs(records(s)) do
+    if string.sub(f, 1, 1) == 'm' and #f == 9 then
+      local id = s.loc .. string.sub(f, 2)
+      redis.call('ZREM', due, id)
+      redis.call('ZREM', P .. 'inflight', id)
+      redis.call('ZREM', P .. 'dead', id)
+    end
   end
-  redis.call('DEL', ik, P .. 'c:' .. shop .. ':' .. subject, P .. 'x:' .. shop .. ':' .. subject)
+  for part, l in string.gmatch(s.c, '([^=,]+)=([^,]+)') do
+    redis.call('DEL', P .. 'c:' .. l .. ':' .. part)
+  end
+  redis.call('DEL', s.k)
+  s.erased = true
 end
 
 local scheduled, earliest = 0, nil
+local ctxs = {}
 local i = 14
 while i <= #ARGV do
   local op = ARGV[i]
-  if op == 'C' then
-    local k = P .. 'c:' .. shop .. ':' .. ARGV[i + 1]
-    redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])
-    keep_at_least(k, tonumber(ARGV[i + 4]))
-    i = i + 5
-  elseif op == 'X' then
-    -- ids the same call schedules again (a restart by the same order) stay
-    keepids = {}
-    for id in string.gmatch(ARGV[i + 5], '[^,]+') do keepids[id] = true end
-    cancel(ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
-    keepids = {}
-    i = i + 6
-  elseif op == 'K' then
-    local flow, reason = ARGV[i + 1], ARGV[i + 2]
-    local subjects = {}
-    local function alias(k)
-      local v = redis.call('GET', P .. 'ka:' .. shop .. ':' .. k)
-      if v then subjects[#subjects + 1] = v end
-    end
-    if ARGV[i + 3] ~= '' then subjects[1] = 'k:' .. ARGV[i + 3] end
-    -- the first key that names a known cart wins: token, checkout id,
-    -- cart token; only an order naming none falls back to the customer's carts
-    if #subjects == 1 and redis.call('EXISTS', P .. 'i:' .. shop .. ':' .. subjects[1]) == 0 then
-      subjects = {}
-    end
-    if #subjects == 0 and ARGV[i + 4] ~= '' then alias('id:' .. ARGV[i + 4]) end
-    if #subjects == 0 and ARGV[i + 5] ~= '' then alias('ct:' .. ARGV[i + 5]) end
-    if #subjects == 0 and cust ~= '' then
-      for _, sj in ipairs(redis.call('SMEMBERS', P .. 'ka:' .. shop .. ':cu:' .. cust)) do
-        subjects[#subjects + 1] = sj
-      end
-    end
-    for _, sj in ipairs(subjects) do cancel(sj, flow, reason, '1') end
-    -- the order may come before its checkout's webhook: remember the keys,
-    -- so the cart is born closed when it does come
-    if ARGV[i + 3] ~= '' then
-      local xk = P .. 'x:' .. shop .. ':k:' .. ARGV[i + 3]
-      redis.call('SADD', xk, flow)
-      redis.call('EXPIRE', xk, keep)
-    end
-    if ARGV[i + 4] ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':id:' .. ARGV[i + 4], flow, 'EX', keep) end
-    if ARGV[i + 5] ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':ct:' .. ARGV[i + 5], flow, 'EX', keep) end
-    i = i + 6
-  elseif op == 'A' then
-    local subject = ARGV[i + 1]
-    local ttl = keep + 4 * 86400
-    -- an order that named this cart's checkout id or cart token came first
-    local keys = {}
-    if ARGV[i + 2] ~= '' then keys[#keys + 1] = 'id:' .. ARGV[i + 2] end
-    if ARGV[i + 3] ~= '' then keys[#keys + 1] = 'ct:' .. ARGV[i + 3] end
-    for _, k in ipairs(keys) do
-      local closed = redis.call('GET', P .. 'kc:' .. shop .. ':' .. k)
-      if closed then
-        local xk = P .. 'x:' .. shop .. ':' .. subject
-        redis.call('SADD', xk, closed)
-        redis.call('EXPIRE', xk, keep)
-      end
-    end
-    if ARGV[i + 2] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. ARGV[i + 2], subject, 'EX', ttl) end
-    if ARGV[i + 3] ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ARGV[i + 3], subject, 'EX', ttl) end
-    if cust ~= '' then
-      local ck = P .. 'ka:' .. shop .. ':cu:' .. cust
-      redis.call('SADD', ck, subject)
-      redis.call('EXPIRE', ck, ttl)
-    end
-    i = i + 4
-  elseif op == 'E' then
-    local n = tonumber(ARGV[i + 1])
-    for j = 1, n do erase_subject(ARGV[i + 1 + j]) end
-    if cust ~= '' then
-      local sk = P .. 'cs:' .. shop .. ':' .. cust
-      for _, sj in ipairs(redis.call('SMEMBERS', sk)) do erase_subject(sj) end
-      redis.call('DEL', sk, P .. 'tl:' .. shop .. ':' .. cust, P .. 'cu:' .. shop .. ':' .. cust,
-        P .. 'co:' .. shop .. ':' .. cust, P .. 'ka:' .. shop .. ':cu:' .. cust)
-    end
-    redis.call('HINCRBY', P .. 'stats', 'erased', 1)
-    i = i + 2 + n
-  elseif op == 'S' then
-    local id, at, subject, flow, step = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local cond, move, capmode, discount = ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12]
-    local mk = P .. 'm:' .. id
-    if redis.call('EXISTS', mk) == 1 then
-      if move == '1' and redis.call('HGET', mk, 'st') == 'due' then
+  if op == 'S' then
+    local id, at, s = ARGV[i + 1], tonumber(ARGV[i + 2]), subject(ARGV[i + 3])
+    local flow, step = ARGV[i + 4], ARGV[i + 5]
+    local cond, move = ARGV[i + 9], ARGV[i + 10]
+    local mid = string.sub(id, 17)
+    local cur = (not s.new) and (s.all and s.all['m' .. mid] or redis.call('HGET', s.k, 'm' .. mid)) or s.set['m' .. mid]
+    if cur then
+      if move == '1' and string.sub(cur, 1, 1) == 'd' then
         -- the flow follows the latest event: move the pending step
         redis.call('ZADD', due, 'XX', at, id)
-        redis.call('HSET', mk, 'd', at)
+        local t = s.all and s.all['t' .. mid] or redis.call('HGET', s.k, 't' .. mid) or ''
+        local t0, ev0 = string.match(t, '^(%d+)|%d*|(.*)$')
+        put(s, 't' .. mid, (t0 or now) .. '|' .. at .. '|' .. (ev0 or event))
         if earliest == nil or at < earliest then earliest = at end
+        local ttl = math.floor((at - now) / 1000) + keep
+        if ttl > s.ttl then s.ttl = ttl end
       end
     elseif (cond == 'first' and norders > 1) or (cond == 'returning' and norders < 2)
-        or redis.call('SISMEMBER', P .. 'x:' .. shop .. ':' .. subject, flow) == 1 then
+        or closed(s, flow) then
       -- refused: a condition does not hold, or the flow is closed for the subject
     else
-      redis.call('HSET', mk, 'f', flow, 's', step, 'sh', shop, 'sj', subject, 'cu', cust,
-        'ch', ARGV[i + 6], 'cl', ARGV[i + 7], 't', ARGV[i + 8], 'a', 0, 'st', 'due', 'd', at)
-      if capmode ~= '' then redis.call('HSET', mk, 'cm', capmode) end
-      if discount == '1' then redis.call('HSET', mk, 'dc', '1') end
+      local rec = rec_encode({st = 'd', a = 0, ch = ARGV[i + 6], cl = ARGV[i + 7], f = flow, s = step,
+        t = ARGV[i + 8], cm = ARGV[i + 11] ~= '' and ARGV[i + 11] or nil, dc = ARGV[i + 12] == '1'})
+      local ttl = math.floor((at - now) / 1000) + keep
+      put(s, 'm' .. mid, rec, ttl)
+      put(s, 't' .. mid, now .. '|' .. at .. '|' .. event, ttl)
+      if s.all then s.all['m' .. mid] = rec end
       redis.call('ZADD', due, at, id)
-      local ik = P .. 'i:' .. shop .. ':' .. subject
-      redis.call('SADD', ik, id)
-      keep_at_least(ik, math.floor((at - now) / 1000) + keep)
-      if cust ~= '' then
-        local sk = P .. 'cs:' .. shop .. ':' .. cust
-        redis.call('SADD', sk, subject)
-        keep_at_least(sk, math.floor((at - now) / 1000) + keep)
-      end
+      belongs(s)
       scheduled = scheduled + 1
-      timeline('scheduled', id, flow, step, ARGV[10])
       if earliest == nil or at < earliest then earliest = at end
     end
     i = i + 13
+  elseif op == 'C' then
+    local s, part, json, ttl = subject(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+    local l = ctxs[json]
+    if l == nil then
+      -- the part lives as long as the last message that needs it
+      local k = P .. 'c:' .. s.loc .. ':' .. part
+      local cur = redis.call('TTL', k)
+      redis.call('SET', k, json, 'EX', cur > ttl and cur or ttl)
+      l = s.loc
+      ctxs[json] = l
+    else
+      -- the same part of another subject this call wrote (an order's, for
+      -- its customer): referenced, not copied; it lives long enough
+      local k = P .. 'c:' .. l .. ':' .. part
+      if redis.call('TTL', k) < ttl then redis.call('EXPIRE', k, ttl) end
+    end
+    local c = s.c:gsub('^' .. part .. '=[^,]*,?', ''):gsub(',' .. part .. '=[^,]*', '')
+    s.c = (c == '' and '' or c .. ',') .. part .. '=' .. l
+    put(s, 'c', s.c, ttl)
+    belongs(s)
+    i = i + 5
+  elseif op == 'X' then
+    -- ids the same call schedules again (a restart by the same order) stay
+    local keepids = {}
+    for id in string.gmatch(ARGV[i + 5], '[^,]+') do keepids[id] = true end
+    cancel(subject(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], keepids)
+    i = i + 6
+  elseif op == 'K' then
+    local flow, reason, token, cid, ctok = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    local found = {}
+    -- the first key that names a known cart wins: token, checkout id,
+    -- cart token; only an order naming none falls back to the customer's carts
+    if token ~= '' and not subject('k:' .. token).new then found[1] = 'k:' .. token end
+    local function alias(k)
+      if #found == 0 and k ~= '' then
+        local v = redis.call('GET', P .. 'ka:' .. shop .. ':' .. k)
+        if v then found[1] = v end
+      end
+    end
+    if cid ~= '' then alias('id:' .. cid) end
+    if ctok ~= '' then alias('ct:' .. ctok) end
+    if #found == 0 and cs then
+      for f in pairs(records(cs)) do
+        if string.sub(f, 1, 4) == 'j:k:' then found[#found + 1] = string.sub(f, 3) end
+      end
+    end
+    for _, sj in ipairs(found) do cancel(subject(sj), flow, reason, '1') end
+    -- the order may come before its checkout's webhook: the cart is born
+    -- closed when it does come (by its token; by id or cart token when the
+    -- order names no token)
+    if token ~= '' then
+      local ks = subject('k:' .. token)
+      close(ks, flow)
+      belongs(ks, true)    -- (so erasing the customer finds it)
+    else
+      if cid ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':id:' .. cid, flow, 'EX', keep) end
+      if ctok ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':ct:' .. ctok, flow, 'EX', keep) end
+    end
+    i = i + 6
+  elseif op == 'A' then
+    local s, cid, ctok = subject(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
+    local ttl = keep + 4 * 86400
+    -- an order that named this cart's checkout id or cart token came first
+    for _, k in ipairs({cid ~= '' and ('id:' .. cid) or nil, ctok ~= '' and ('ct:' .. ctok) or nil}) do
+      local flow = redis.call('GET', P .. 'kc:' .. shop .. ':' .. k)
+      if flow then close(s, flow) end
+    end
+    if cid ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. cid, s.sj, 'EX', ttl) end
+    if ctok ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ctok, s.sj, 'EX', ttl) end
+    belongs(s)
+    i = i + 4
+  elseif op == 'E' then
+    local n = tonumber(ARGV[i + 1])
+    for j = 1, n do erase(subject(ARGV[i + 1 + j])) end
+    if cs then
+      for f in pairs(records(cs)) do
+        if string.sub(f, 1, 2) == 'j:' then erase(subject(string.sub(f, 3))) end
+      end
+      erase(cs)
+    end
+    redis.call('HINCRBY', P .. 'stats', 'erased', 1)
+    i = i + 2 + n
   else
     return redis.error_reply('apply: unknown operation ' .. tostring(op))
+  end
+end
+
+-- the writes: one HSET and one EXPIRE per subject hash touched
+for _, s in ipairs(order) do
+  if s.dirty and not s.erased then
+    local args = {}
+    for f, v in pairs(s.set) do args[#args + 1] = f; args[#args + 1] = v end
+    redis.call('HSET', s.k, unpack(args))
+    if s.new then
+      redis.call('EXPIRE', s.k, s.ttl)
+    else
+      redis.call('EXPIRE', s.k, s.ttl, 'GT')
+    end
+  elseif s.ttl > 0 and not s.new and not s.erased then
+    redis.call('EXPIRE', s.k, s.ttl, 'GT')
   end
 end
 

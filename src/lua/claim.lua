@@ -19,80 +19,89 @@
 -- KEYS: 1 due  2 inflight
 -- ARGV: 1 prefix  2 now (ms)  3 lease (ms)  4 batch size  5 lease token prefix
 --       6 frequency cap window (ms, 0 = none)  7 quiet list: lines "shop|channel|until ms"
---       8 discount validity (ms)  9 keep ttl (s)  10 timeline max
--- Returns {{{id, token, {msg hash...}, {ctx hash...}}, ...}, next due score or ""}
+--       8 discount validity (ms)  9 keep ttl (s)  10 (unused)
+-- Returns {{{id, token, {message fields...}, {context part, json, ...}}, ...}, next due score or ""}
 local P, now, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local cap, validity, keep, tlmax = tonumber(ARGV[6]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local cap, validity, keep = tonumber(ARGV[6]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
 local quiet = {}
 for shop, ch, untl in string.gmatch(ARGV[7], '([^|\n]+)|([^|\n]+)|(%d+)') do
   quiet[shop .. '|' .. ch] = tonumber(untl)
 end
 
-local function timeline(shop, cust, ev, id, m, reason)
-  if cust == nil or cust == '' or tlmax <= 0 then return end
-  local k = P .. 'tl:' .. shop .. ':' .. cust
-  redis.call('LPUSH', k, cjson.encode({t = now, e = ev, id = id, f = m.f, s = m.s, r = reason}))
-  redis.call('LTRIM', k, 0, tlmax - 1)
-  redis.call('EXPIRE', k, keep)
+-- subject hashes read once per call (several messages share one)
+local hashes = {}
+local function subject(l)
+  local h = hashes[l]
+  if h == nil then
+    h = hash_table(redis.call('HGETALL', P .. 's:' .. l))
+    hashes[l] = h
+  end
+  return h
 end
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, n)
 for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[2], id)
-  local mk = P .. 'm:' .. id
-  if redis.call('HGET', mk, 'st') == 'inflight' then
-    redis.call('HSET', mk, 'st', 'due')
-    redis.call('HDEL', mk, 'lt')
+  local l, mid = string.sub(id, 1, 16), string.sub(id, 17)
+  local h = subject(l)
+  local m = rec_decode(h['m' .. mid])
+  if m and m.st == 'i' then
+    m.st = 'd'
+    h['m' .. mid] = rec_encode(m)
+    h['l' .. mid] = nil
+    redis.call('HSET', P .. 's:' .. l, 'm' .. mid, h['m' .. mid])
+    redis.call('HDEL', P .. 's:' .. l, 'l' .. mid)
     redis.call('ZADD', KEYS[1], now, id)
     redis.call('HINCRBY', P .. 'stats', 'reclaimed', 1)
   end
 end
 
-local out = {}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n)
-for i, id in ipairs(ids) do
-  local mk = P .. 'm:' .. id
-  local raw = redis.call('HGETALL', mk)
-  local m = {}
-  for j = 1, #raw, 2 do m[raw[j]] = raw[j + 1] end
+local out, ctxcache, counts = {}, {}, {}
+local custs = {}
+local raw = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
+for i = 1, #raw, 2 do
+  local id, score = raw[i], raw[i + 1]
+  local l, mid = string.sub(id, 1, 16), string.sub(id, 17)
+  local k = P .. 's:' .. l
+  local h = subject(l)
+  local m = rec_decode(h['m' .. mid])
   local verdict, reason, later = 'send', nil, nil
+  local cust = cust_of(h)
 
-  if m.st == 'due' and (m.cu == nil or m.cu == '') and string.sub(m.sj, 1, 2) == 'o:' then
-    -- scheduled by an event that named no customer (a carrier scan): the
-    -- order's customer may be known by now
-    local c = redis.call('GET', P .. 'oc:' .. m.sh .. ':' .. m.sj)
-    if c then
-      m.cu = c
-      redis.call('HSET', mk, 'cu', c)
-    end
-  end
-  if m.st ~= 'due' then
+  if not m or m.st ~= 'd' then
     verdict = 'drop'
   else
-    local q = quiet[m.sh .. '|' .. m.ch]
+    local q = quiet[(h.sh or '') .. '|' .. m.ch]
     if q ~= nil and q > now then
       verdict, reason, later = 'defer', 'quiet hours', q
     elseif m.cl == 'promotional' then
-      local ck = P .. 'cu:' .. m.sh .. ':' .. m.cu
-      local c = redis.call('HMGET', ck, 'ce', 'cs', 'lp')
+      local cl = loc_of(h.sh, 'u:' .. cust)
+      local c = custs[cl]
+      if c == nil then
+        c = redis.call('HMGET', P .. 's:' .. cl, 'ce', 'cs', 'lp')
+        c.un = redis.call('EXISTS', P .. 'un:' .. h.sh .. ':' .. cust) == 1
+        custs[cl] = c
+      end
       local consent = c[1]
       if m.ch == 'sms' then consent = c[2] end
-      if redis.call('EXISTS', P .. 'un:' .. m.sh .. ':' .. m.cu) == 1 then
+      if c.un then
         verdict, reason = 'skip', 'unsubscribed'
       elseif consent ~= '1' then
         verdict, reason = 'skip', 'no marketing consent for ' .. m.ch
-      elseif cap > 0 and m.cr == nil and c[3] and now - tonumber(c[3]) < cap then
+      elseif cap > 0 and h['p' .. mid] == nil and c[3] and now - tonumber(c[3]) < cap then
         -- (a message that already holds the window, being retried, is not capped by itself)
         if m.cm == 'skip' then
           verdict, reason = 'skip', 'frequency cap'
         else
           verdict, reason, later = 'defer', 'frequency cap', tonumber(c[3]) + cap
         end
-      elseif cap > 0 and m.cr == nil then
-        redis.call('HSET', ck, 'lp', now)
-        redis.call('EXPIRE', ck, keep)
-        redis.call('HSET', mk, 'cr', now)
+      elseif cap > 0 and h['p' .. mid] == nil then
+        c[3] = tostring(now)
+        redis.call('HSET', P .. 's:' .. cl, 'lp', now)
+        redis.call('EXPIRE', P .. 's:' .. cl, keep, 'GT')
+        h['p' .. mid] = tostring(now)
+        redis.call('HSET', k, 'p' .. mid, now)
       end
     end
   end
@@ -101,29 +110,40 @@ for i, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
   elseif verdict == 'skip' then
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', mk, 'st', 'skipped', 'r', reason, 'at', now)
-    redis.call('EXPIRE', mk, keep)
-    redis.call('HINCRBY', P .. 'stats', 'skipped', 1)
-    timeline(m.sh, m.cu, 'skipped', id, m, reason)
+    m.st = 'k'
+    h['m' .. mid] = rec_encode(m)
+    local w = restamp(h, mid, stamp(now, 'k', reason))
+    redis.call('HSET', k, 'm' .. mid, h['m' .. mid], unpack(w))
+    counts.skipped = (counts.skipped or 0) + 1
   elseif verdict == 'defer' then
     redis.call('ZADD', KEYS[1], later, id)
-    redis.call('HSET', mk, 'r', reason)
-    redis.call('HINCRBY', P .. 'stats', 'deferred', 1)
-    timeline(m.sh, m.cu, 'deferred', id, m, reason)
+    redis.call('HSET', k, unpack(restamp(h, mid, stamp(now, 'd', reason))))
+    redis.call('EXPIRE', k, math.floor((later - now) / 1000) + keep, 'GT')
+    counts.deferred = (counts.deferred or 0) + 1
   else
     redis.call('ZREM', KEYS[1], id)
     local token = ARGV[5] .. ':' .. i
-    redis.call('HSET', mk, 'st', 'inflight', 'lt', token)
-    redis.call('HINCRBY', mk, 'a', 1)
-    if m.dc == '1' and m.code == nil then
-      local code = redis.call('LPOP', P .. 'codes:' .. m.sh)
+    m.st = 'i'
+    m.a = m.a + 1
+    h['m' .. mid] = rec_encode(m)
+    h['l' .. mid] = token
+    local set = {'m' .. mid, h['m' .. mid], 'l' .. mid, token}
+    if m.dc and h['k' .. mid] == nil then
+      local code = redis.call('LPOP', P .. 'codes:' .. h.sh)
       if code then
-        redis.call('HSET', mk, 'code', code, 'cx', now + validity)
+        h['k' .. mid] = code .. '|' .. (now + validity)
+        set[#set + 1] = 'k' .. mid
+        set[#set + 1] = h['k' .. mid]
       end
     end
+    redis.call('HSET', k, unpack(set))
     redis.call('ZADD', KEYS[2], now + lease, id)
-    out[#out + 1] = {id, token, redis.call('HGETALL', mk), redis.call('HGETALL', P .. 'c:' .. m.sh .. ':' .. m.sj)}
+    local fields = msg_fields(h, mid, m)
+    fields[#fields + 1] = 'd'
+    fields[#fields + 1] = score
+    out[#out + 1] = {id, token, fields, ctx_fields(P, h, ctxcache)}
   end
 end
+for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, c) end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {out, nxt[2] or ''}

@@ -3,21 +3,36 @@
 --
 -- KEYS: 1 due (routes the call to the partition)
 -- ARGV: 1 prefix  2 shop  3 customer key
--- Returns {customer hash, order ids, timeline entries, {subject, context hash, {message hashes}}...}
+-- Returns {customer fields, order ids, timeline entries,
+--          {subject, context parts, {messages}}...}
 local P, shop, cust = ARGV[1], ARGV[2], ARGV[3]
-local out = {
-  redis.call('HGETALL', P .. 'cu:' .. shop .. ':' .. cust),
-  redis.call('SMEMBERS', P .. 'co:' .. shop .. ':' .. cust),
-  redis.call('LRANGE', P .. 'tl:' .. shop .. ':' .. cust, 0, -1),
-}
-for _, sj in ipairs(redis.call('SMEMBERS', P .. 'cs:' .. shop .. ':' .. cust)) do
-  local msgs = {}
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'i:' .. shop .. ':' .. sj)) do
-    local m = redis.call('HGETALL', P .. 'm:' .. id)
-    m[#m + 1] = 'id'
-    m[#m + 1] = id
-    msgs[#msgs + 1] = m
+local tl, ch = timeline_of(P, shop, cust)
+local fields, orders = {}, {}
+local subjects = {'u:' .. cust}
+for f, v in pairs(ch) do
+  if string.sub(f, 1, 4) == 'j:o:' then orders[#orders + 1] = string.sub(f, 5) end
+  if string.sub(f, 1, 2) == 'j:' then
+    subjects[#subjects + 1] = string.sub(f, 3)
+  elseif f == 'ce' or f == 'cs' or f == 'lp' or f == 'n' then
+    fields[#fields + 1] = f
+    fields[#fields + 1] = v
   end
-  out[#out + 1] = {sj, redis.call('HGETALL', P .. 'c:' .. shop .. ':' .. sj), msgs}
+end
+table.sort(orders)
+local out = {fields, orders, tl}
+for _, sj in ipairs(subjects) do
+  local l = loc_of(shop, sj)
+  local h = hash_table(redis.call('HGETALL', P .. 's:' .. l))
+  local msgs = {}
+  for f, v in pairs(h) do
+    local m = (string.sub(f, 1, 1) == 'm' and #f == 9) and rec_decode(v) or nil
+    if m then
+      local mf = msg_fields(h, string.sub(f, 2), m)
+      mf[#mf + 1] = 'id'
+      mf[#mf + 1] = l .. string.sub(f, 2)
+      msgs[#msgs + 1] = mf
+    end
+  end
+  if next(h) ~= nil then out[#out + 1] = {sj, ctx_fields(P, h), msgs} end
 end
 return out

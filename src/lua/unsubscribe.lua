@@ -4,34 +4,30 @@
 -- Transactional messages (order confirmation, shipping) still go.
 --
 -- KEYS: 1 due
--- ARGV: 1 prefix  2 shop  3 customer key  4 now (ms)  5 timeline max  6 keep (s)
+-- ARGV: 1 prefix  2 shop  3 customer key  4 now (ms)  5 (unused)  6 keep (s)
 --       7 source ("link", "one-click", "provider", ...)
 -- Returns the number of pending messages cancelled.
 local P, shop, cust, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local tlmax, keep = tonumber(ARGV[5]), tonumber(ARGV[6])
-redis.call('SET', P .. 'un:' .. shop .. ':' .. cust, now)
+redis.call('SET', P .. 'un:' .. shop .. ':' .. cust, now .. '|' .. ARGV[7])
 local n = 0
-local tl = P .. 'tl:' .. shop .. ':' .. cust
-for _, sj in ipairs(redis.call('SMEMBERS', P .. 'cs:' .. shop .. ':' .. cust)) do
-  local ik = P .. 'i:' .. shop .. ':' .. sj
-  for _, id in ipairs(redis.call('SMEMBERS', ik)) do
-    local mk = P .. 'm:' .. id
-    local m = redis.call('HMGET', mk, 'cl', 'st', 'f', 's')
-    if m[1] == 'promotional' and m[2] == 'due' then
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('HSET', mk, 'st', 'cancelled', 'r', 'unsubscribed')
-      redis.call('EXPIRE', mk, keep)
+local function sweep(sj)
+  local l = loc_of(shop, sj)
+  local k = P .. 's:' .. l
+  local h = hash_table(redis.call('HGETALL', k))
+  for f, v in pairs(h) do
+    local m = (string.sub(f, 1, 1) == 'm' and #f == 9) and rec_decode(v) or nil
+    if m and m.cl == 'promotional' and m.st == 'd' then
+      local mid = string.sub(f, 2)
+      redis.call('ZREM', KEYS[1], l .. mid)
+      m.st = 'c'
+      redis.call('HSET', k, f, rec_encode(m), unpack(restamp(h, mid, stamp(now, 'c', 'unsubscribed'))))
       n = n + 1
-      if tlmax > 0 then
-        redis.call('LPUSH', tl, cjson.encode({t = now, e = 'cancelled', id = id, f = m[3], s = m[4], r = 'unsubscribed'}))
-      end
     end
   end
+  return h
 end
-if tlmax > 0 then
-  redis.call('LPUSH', tl, cjson.encode({t = now, e = 'unsubscribed', r = ARGV[7]}))
-  redis.call('LTRIM', tl, 0, tlmax - 1)
-  redis.call('EXPIRE', tl, keep)
+for f in pairs(sweep('u:' .. cust)) do
+  if string.sub(f, 1, 2) == 'j:' then sweep(string.sub(f, 3)) end
 end
 redis.call('HINCRBY', P .. 'stats', 'unsubscribed', 1)
 return n

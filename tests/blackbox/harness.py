@@ -229,27 +229,85 @@ def zset_members(r, kind):
     return out
 
 
+# The storage encoding (src/lua/_lib.lua): one hash per subject,
+# nudge:{pN}:s:<loc>, holding each message's record. These read it back
+# as one dict per message with the fields the scripts give nudgectl:
+# f s sh sj cu ch cl t a st, r / err / pid and at, lt (lease), cr (cap
+# reservation), code and cx (discount code), d (the planned due time).
+_ST = {"d": "due", "i": "inflight", "s": "sent", "c": "cancelled", "k": "skipped", "x": "dead"}
+_CH = {"e": "email", "s": "sms", "w": "webhook"}
+_OUTCOME_FIELD = {"d": "r", "e": "err", "x": "err", "s": "pid", "k": "r", "c": "r", "p": "r"}
+
+
+def subject_loc(shop, subject):
+    """The 16 hex naming a subject's hash (and starting its messages' ids)."""
+    return hashlib.sha1(("%s\n%s" % (shop, subject)).encode()).hexdigest()[:16]
+
+
+def decode_messages(loc, h):
+    """{id: fields} of the messages in one subject hash."""
+    out = {}
+    cu = h.get("cu") or (h["sj"][2:] if h.get("sj", "").startswith("u:") else "")
+    for f, v in h.items():
+        if not (f.startswith("m") and len(f) == 9):
+            continue
+        mid = f[1:]
+        st, a, fl, flow, step, tpl = v.split("|", 5)
+        m = {"f": flow, "s": step, "t": tpl or step, "a": a, "st": _ST[st],
+             "sh": h.get("sh", ""), "sj": h.get("sj", ""), "cu": cu, "ch": _CH[fl[0]],
+             "cl": "promotional" if fl[1] == "p" else "transactional"}
+        if fl[2] != "-":
+            m["cm"] = {"d": "defer", "s": "skip"}[fl[2]]
+        if fl[3] == "1":
+            m["dc"] = "1"
+        if "r" + mid in h:
+            at, code, text = h["r" + mid].split("|", 2)
+            m[_OUTCOME_FIELD[code]] = text
+            m["at"] = at
+            for line in h.get("h" + mid, "").split("\n") if "err" not in m else []:
+                if line and line.split("|", 2)[1] in "ex":
+                    m["err"] = line.split("|", 2)[2]
+                    break
+        if "t" + mid in h:
+            m["d"] = h["t" + mid].split("|", 2)[1]
+        if "l" + mid in h:
+            m["lt"] = h["l" + mid]
+        if "p" + mid in h:
+            m["cr"] = h["p" + mid]
+        if "k" + mid in h:
+            m["code"], m["cx"] = h["k" + mid].rsplit("|", 1)
+        out[loc + mid] = m
+    return out
+
+
+def all_messages(r):
+    """{id: fields} of every message stored, read with pipelines."""
+    keys = [k for k in r.scan_iter(match="nudge:*:s:*", count=1000)
+            if _KEY.match(k) and _KEY.match(k).group(2).startswith("s:")]
+    pipe = r.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(k)
+    out = {}
+    for k, h in zip(keys, pipe.execute()):
+        out.update(decode_messages(k.rsplit(":s:", 1)[1], h))
+    return out
+
+
 def message_ids(r):
-    out = []
-    for k in r.scan_iter(match="nudge:*:m:*", count=1000):
-        m = _KEY.match(k)
-        if m and m.group(2).startswith("m:"):
-            out.append(m.group(2)[2:])
-    return sorted(out)
+    return sorted(all_messages(r))
+
+
+def message(r, msg_id):
+    """One message's fields (see all_messages), or None when absent."""
+    for k in r.scan_iter(match="nudge:*:s:" + _glob_escape(msg_id[:16]), count=1000):
+        m = decode_messages(msg_id[:16], r.hgetall(k)).get(msg_id)
+        if m is not None:
+            return m
+    return None
 
 
 def _glob_escape(s):
     return re.sub(r"([*?\[\]\\])", r"\\\1", s)
-
-
-def message(r, msg_id):
-    """The HASH nudge:{p<N>}:m:<msg_id> as a dict, or None when absent."""
-    keys = [k for k in r.scan_iter(match="nudge:*:m:" + _glob_escape(msg_id), count=1000)
-            if _KEY.match(k) and _KEY.match(k).group(2) == "m:" + msg_id]
-    assert len(keys) <= 1, "message %s stored under several keys: %s" % (msg_id, keys)
-    if not keys:
-        return None
-    return r.hgetall(keys[0])
 
 
 # ----------------------------------------------------------- SendGrid stub

@@ -25,7 +25,7 @@ import requests
 
 import payloads as pl
 from conftest import default_shops
-from harness import SECRET, SHOP, answer, post_order, sign, wait_until
+from harness import SECRET, SHOP, all_messages, answer, post_order, sign, wait_until
 
 DAY_200MS = 432000     # NUDGE_TIME_SCALE: 1 day = 200 ms
 DAY_100MS = 864000     # 1 day = 100 ms
@@ -119,14 +119,6 @@ def generic(srv, p, msg_id=None, shop=GENERIC_SHOP, secret=GENERIC_SECRET, ts=No
 
 
 # ------------------------------------------------------ Redis inspection
-
-def all_messages(r):
-    """Every nudge:{pN}:m:<id> hash, as {id: hash}."""
-    out = {}
-    for k in r.scan_iter(match="nudge:*:m:*", count=1000):
-        out[k.split(":m:", 1)[1]] = r.hgetall(k)
-    return out
-
 
 def states(r, subject=None, shop=None):
     """{state: sorted [(flow, step, channel)]} over every message (of a

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 import payloads as pl
-from harness import OTHER_SECRET, OTHER_SHOP, SHOP, nudge_keys, wait_until, zset_members
+from harness import (OTHER_SECRET, OTHER_SHOP, SHOP, nudge_keys, subject_loc, wait_until,
+                     zset_members)
 from lifecycle import (DAY_100MS, DAY_1S, DAY_200MS, GENERIC_SHOP, E, S,
                        all_messages, assert_stub_once, cartflows, customer_key, find, generic,
                        key_dump, lifecycle_shops, mails, ok, sent_ids, shopify, start, states,
@@ -736,14 +737,19 @@ def test_8_privacy_redact_export_shop_erase(nudge, tmp_path):
     anna_marks = [ka, str(anna.id), anna_ck.token, str(anna_ck.id), anna_ck.cart_token,
                   anna.checkout_token, str(anna.checkout_id), anna.cart_token]
 
+    # her subjects' hashes and context parts are named by their locators
+    anna_locs = {i[:16] for i in anna_ids} | {
+        subject_loc(SHOP, sj) for sj in ("u:" + ka, "o:%d" % anna.id, "k:" + anna_ck.token,
+                                         "k:" + anna.checkout_token)}
+
     def is_anna(k):
-        return any(x in k for x in anna_marks) or k.split(":m:")[-1] in anna_ids
+        return any(x in k for x in anna_marks) or any(":%s" % l in k for l in anna_locs)
 
     before = key_dump(r, [k for k in nudge_keys(r) if not is_anna(k)
                           and not k.endswith((":due", ":stats")) and ":seen:" not in k])
     due_before = set(zset_members(r, "due"))
     assert anna_pending <= due_before
-    assert [k for k in nudge_keys(r) if ka in k and ":tl:" in k]
+    assert [k for k in nudge_keys(r) if k.endswith(":s:" + subject_loc(SHOP, "u:" + ka))]
 
     # --- customers/redact for Anna (mixed case and blanks, as shops send it)
     ok(shopify(srv, "customers/redact",
@@ -751,10 +757,10 @@ def test_8_privacy_redact_export_shop_erase(nudge, tmp_path):
        result="erased")
     left = [k for k in nudge_keys(r) if is_anna(k)]
     # nothing of hers stays, not even the records of what was already sent
-    assert [k for k in left if ":m:" in k] == []
+    assert [k for k in left if ":s:" in k] == []
     for i in anna_sent:
         assert i not in all_messages(r), i
-    for kind in ("c:", "i:", "tl:", "cu:", "co:", "cs:"):
+    for kind in ("c:", "s:"):
         assert [k for k in left if (":%s" % kind) in k] == [], (kind, left)
     assert set(zset_members(r, "due")) == due_before - anna_pending
     assert zset_members(r, "inflight") == []
@@ -786,18 +792,22 @@ def test_8_privacy_redact_export_shop_erase(nudge, tmp_path):
     assert ka not in text and anna.email.lower() not in text and str(anna.id) not in text
 
     # --- shop/redact for the other shop: only its keys go
+    other_locs = {k.rsplit(":s:", 1)[1] for k in nudge_keys(r)
+                  if ":s:" in k and r.hget(k, "sh") == OTHER_SHOP}
+
     def not_other(k):
         if ":%s:" % OTHER_SHOP in k or k.endswith((":due", ":stats")) or ":seen:" in k:
             return False
-        return ":m:" not in k or r.hget(k, "sh") != OTHER_SHOP
+        return not any(":%s:%s" % (kind, l) in k + ":" for kind in "sc" for l in other_locs)
     mine = key_dump(r, [k for k in nudge_keys(r) if not_other(k)])
     other = {i: m for i, m in all_messages(r).items() if m["sh"] == OTHER_SHOP}
     other_due = {i for i, m in other.items() if m["st"] == "due"}
     assert len(other_due) == 3 and len(other) == 4
     ok(shopify(srv, "shop/redact", pl.shop_redact(OTHER_SHOP), shop=OTHER_SHOP,
                secret=OTHER_SECRET), result="erasing")
-    wait_until(lambda: not [k for k in nudge_keys(r) if ":%s:" % OTHER_SHOP in k], 5,
-               what="every key of %s erased" % OTHER_SHOP)
+    wait_until(lambda: not [k for k in nudge_keys(r) if ":%s:" % OTHER_SHOP in k] and not [
+        m for m in all_messages(r).values() if m["sh"] == OTHER_SHOP], 5,
+        what="every key of %s erased" % OTHER_SHOP)
     assert not other_due & set(zset_members(r, "due"))
     assert not other_due & set(all_messages(r))      # (sent tombstones: test_8b)
     assert key_dump(r, [k for k in nudge_keys(r) if not_other(k)]) == mine
@@ -818,8 +828,9 @@ def test_8b_shop_redact_erases_sent_messages_too(nudge, tmp_path):
     wait_sent(r, "order", "confirmation")
     ok(shopify(srv, "shop/redact", pl.shop_redact(OTHER_SHOP), shop=OTHER_SHOP,
                secret=OTHER_SECRET), result="erasing")
-    wait_until(lambda: not [k for k in nudge_keys(r) if ":%s:" % OTHER_SHOP in k], 5,
-               what="every key of %s erased" % OTHER_SHOP)
+    wait_until(lambda: not [k for k in nudge_keys(r) if ":%s:" % OTHER_SHOP in k] and not [
+        m for m in all_messages(r).values() if m["sh"] == OTHER_SHOP], 5,
+        what="every key of %s erased" % OTHER_SHOP)
     assert {i: m for i, m in all_messages(r).items() if m.get("sh") == OTHER_SHOP} == {}
 
 

@@ -33,8 +33,8 @@ import pytest
 import requests
 
 from conftest import default_shops
-from harness import (OTHER_SECRET, OTHER_SHOP, REPO, SECRET, SHOP, answer, keys_of_kind,
-                     make_order, post_order, wait_until, zset_members)
+from harness import (OTHER_SECRET, OTHER_SHOP, REPO, SECRET, SHOP, all_messages, answer,
+                     keys_of_kind, make_order, post_order, subject_loc, wait_until, zset_members)
 
 DAY_100MS = 864000      # NUDGE_TIME_SCALE: 1 day = 100 ms
 DAY_2S = 43200          # 1 day = 2 s
@@ -246,13 +246,6 @@ def unsub_url(shop, addr):
 
 # ================================================================== redis
 
-def all_messages(r):
-    out = {}
-    for k in r.scan_iter(match="nudge:*:m:*", count=1000):
-        out[k.rsplit(":m:", 1)[1]] = r.hgetall(k)
-    return out
-
-
 def find_all(r, flow, step, addr=None, channel="email", shop=None):
     return {i: m for i, m in all_messages(r).items()
             if m.get("f") == flow and m.get("s") == step and m.get("ch") == channel
@@ -290,16 +283,16 @@ def due_score(r, msg_id):
 
 
 def customer_hash(r, shop, addr):
-    keys = list(r.scan_iter(match="nudge:*:cu:%s:%s" % (shop, ckey(addr))))
-    assert len(keys) == 1, keys
-    return r.hgetall(keys[0])
+    k = [k for k in keys_of_kind(r, "s:" + subject_loc(shop, "u:" + ckey(addr)))]
+    assert len(k) == 1, k
+    return r.hgetall(k[0])
 
 
-def timeline(r, shop, addr):
-    """The customer's timeline, newest first, read from Redis."""
-    keys = list(r.scan_iter(match="nudge:*:tl:%s:%s" % (shop, ckey(addr))))
-    assert len(keys) <= 1, keys
-    return [json.loads(e) for e in r.lrange(keys[0], 0, -1)] if keys else []
+def timeline(nudge, shop, addr):
+    """The customer's timeline, newest first (nudgectl timeline --json)."""
+    res = nudge.run("nudgectl", "timeline", shop, addr, "--json")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
 
 
 # ================================================================= outbox
@@ -356,7 +349,7 @@ def test_1_consent(nudge, shops_file, sendgrid_stub):
     for shop, addr, consent, accepts, want_sent in cases:
         wid, wo = wait_msg(r, "order", "welcome_offer", addr, ("sent", "skipped"), shop=shop)
         _, conf = wait_msg(r, "order", "confirmation", addr, shop=shop)
-        tl = timeline(r, shop, addr)
+        tl = timeline(nudge, shop, addr)
         if want_sent:
             assert wo["st"] == "sent" and "r" not in wo, (addr, wo)
             assert ("sent", "welcome_offer") in [(e["e"], e["s"]) for e in tl], tl
@@ -543,7 +536,7 @@ def test_2_unsubscribe(nudge):
     for i in pending:
         assert (msgs[i]["st"], msgs[i].get("r")) == ("cancelled", "unsubscribed"), msgs[i]
         assert i not in zset_members(r, "due")
-    tl = timeline(r, SHOP, addr)
+    tl = timeline(nudge, SHOP, addr)
     assert (tl[0]["e"], tl[0]["r"]) == ("unsubscribed", "one-click"), tl[:4]
     assert sorted((e["f"], e["s"]) for e in tl if e["e"] == "cancelled"
                   and e.get("r") == "unsubscribed") == sorted(pending.values()), tl
@@ -571,7 +564,7 @@ def test_2_unsubscribe(nudge):
     assert resp.status_code == 200, resp.text
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "You are unsubscribed" in resp.text and "Demo Shop" in resp.text, resp.text
-    assert (timeline(r, SHOP, addr)[0]["e"], timeline(r, SHOP, addr)[0]["r"]) == (
+    assert (timeline(nudge, SHOP, addr)[0]["e"], timeline(nudge, SHOP, addr)[0]["r"]) == (
         "unsubscribed", "link")
     # the customer is unsubscribed from this shop only
     assert [k.split(":", 2)[2] for k in r.scan_iter(match="nudge:*:un:*")] == [
@@ -661,7 +654,7 @@ def test_3_quiet_hours(nudge, shops_file):
         due_score(r, sid), want_until, "window %s-%s %s" % (hm(start_in), hm(end_in), QUIET_ZONE))
     assert sid not in zset_members(r, "inflight")
     assert outbox_files(outbox, sid) == [], outbox_files(outbox, sid)
-    tl = [(e["e"], e.get("r")) for e in timeline(r, QUIET_IN, quiet) if e.get("id") == sid]
+    tl = [(e["e"], e.get("r")) for e in timeline(nudge, QUIET_IN, quiet) if e.get("id") == sid]
     assert tl == [("deferred", "quiet hours"), ("scheduled", "order_out_for_delivery")], tl
 
     # the window over midnight: deferred to 01:xx of the next local day
@@ -752,14 +745,14 @@ def test_4a_frequency_cap_defers(nudge):
     assert lp <= int(wo["at"]) < lp + 1000, (lp, wo)
     assert due_score(r, rid) == lp + 1000, (due_score(r, rid), lp)
     assert not (nudge.outbox / (rid + ".eml")).exists()
-    tl = [(e["e"], e.get("r")) for e in timeline(r, SHOP, addr) if e.get("id") == rid]
+    tl = [(e["e"], e.get("r")) for e in timeline(nudge, SHOP, addr) if e.get("id") == rid]
     assert tl == [("deferred", "frequency cap"), ("scheduled", "cart_abandoned")], tl
 
     _, rem = wait_msg(r, "cart", "reminder_72h", addr, timeout=5)
     assert int(rem["at"]) >= lp + 1000, (rem, lp)
     assert int(customer_hash(r, SHOP, addr)["lp"]) >= lp + 1000   # it reserved the next window
     assert wait_eml(nudge.outbox, rid).msg["X-Nudge-Step"] == "reminder_72h"
-    tl = [e["e"] for e in timeline(r, SHOP, addr) if e.get("id") == rid]
+    tl = [e["e"] for e in timeline(nudge, SHOP, addr) if e.get("id") == rid]
     assert tl == ["sent", "deferred", "scheduled"], tl
 
 
@@ -778,7 +771,7 @@ def test_4b_frequency_cap_skips(nudge, tmp_path):
     _, rem = wait_msg(r, "cart", "reminder_72h", addr, ("skipped", "sent"))
     assert (rem["st"], rem["r"]) == ("skipped", "frequency cap"), rem
     assert rid not in zset_members(r, "due") + zset_members(r, "inflight")
-    tl = [(e["e"], e.get("r")) for e in timeline(r, SHOP, addr) if e.get("id") == rid]
+    tl = [(e["e"], e.get("r")) for e in timeline(nudge, SHOP, addr) if e.get("id") == rid]
     assert tl == [("skipped", "frequency cap"), ("scheduled", "cart_abandoned")], tl
     # the transactional reminders are not capped
     wait_msg(r, "cart", "reminder_24h", addr)
@@ -813,7 +806,7 @@ def test_4c_steps_further_apart_than_the_cap(nudge, tmp_path):
     for m in (d1, d2):
         assert "r" not in m, m
     assert int(d2["at"]) - t0 < 2000 + 600, (d2, t0)     # not pushed to day1 + 16 h
-    assert [e["e"] for e in timeline(r, SHOP, addr) if e["e"] == "deferred"] == []
+    assert [e["e"] for e in timeline(nudge, SHOP, addr) if e["e"] == "deferred"] == []
 
 
 def test_4d_a_retry_is_not_capped_by_itself(nudge, sendgrid_stub):
@@ -837,7 +830,7 @@ def test_4d_a_retry_is_not_capped_by_itself(nudge, sendgrid_stub):
                       stub_requests(sendgrid_stub, "welcome_offer"), 5,
                       what="the welcome offer's retry")
     assert [q.status for q in reqs] == [500, 202], [q.summary() for q in reqs]
-    tl = [(e["e"], e.get("r")) for e in timeline(r, SHOP, addr) if e.get("s") == "welcome_offer"]
+    tl = [(e["e"], e.get("r")) for e in timeline(nudge, SHOP, addr) if e.get("s") == "welcome_offer"]
     assert ("deferred", "frequency cap") not in tl, tl
     # backoff 100..400 ms, not the 1 s cap
     assert reqs[1].t - reqs[0].t < 0.9, (reqs[1].t - reqs[0].t, tl)
@@ -1009,7 +1002,7 @@ def test_7_timeline_api(nudge):
     body = answer(resp, 200)
     assert (body["shop"], body["customer"]) == (SHOP, ckey(addr)), body
     entries = body["entries"]
-    assert entries == timeline(r, SHOP, addr)
+    assert entries == timeline(nudge, SHOP, addr)
     kinds = [(e["e"], e["f"], e["s"]) for e in entries]
     assert sorted(kinds) == sorted([
         ("scheduled", "cart", "reminder_24h"), ("scheduled", "cart", "reminder_48h"),

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from harness import (SECRET, SHOP, Resp, answer, connection_closed, connection_reset,
+from harness import (SECRET, SHOP, Resp, all_messages, answer, connection_closed, connection_reset,
                      keys_of_kind, make_order, new_event_id, post_order, rate_limited,
                      wait_until, zset_members)
 
@@ -57,15 +57,6 @@ def post_all(srv, orders, threads=16):
         assert body["result"] == "scheduled", body
         total += body["messages"]
     return total
-
-
-def all_messages(r):
-    """{id: hash} of every nudge:{pN}:m:<id>, read with one pipeline."""
-    keys = [k for k in r.scan_iter(match="nudge:*:m:*", count=1000)]
-    pipe = r.pipeline(transaction=False)
-    for k in keys:
-        pipe.hgetall(k)
-    return {k.split(":m:", 1)[1]: h for k, h in zip(keys, pipe.execute())}
 
 
 def stats(r):

@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +31,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "blackbox"))
+from harness import decode_messages  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = Path(os.environ.get("NUDGE_IMAGE_TOOL") or REPO.parent / "shared" / "tools" / "image")
@@ -298,13 +302,14 @@ def redis_cmd(port, *args):
 
 
 def messages(port):
-    """{key: hash} of every message hash nudge wrote."""
+    """{id: fields} of every message nudge stored (decoded as the black-box
+    harness does: tests/blackbox/harness.py decode_messages)."""
     out, cursor = {}, "0"
     while True:
-        cursor, keys = redis_cmd(port, "SCAN", cursor, "MATCH", "nudge:*:m:*", "COUNT", "1000")
+        cursor, keys = redis_cmd(port, "SCAN", cursor, "MATCH", "nudge:*:s:*", "COUNT", "1000")
         for k in keys:
             flat = redis_cmd(port, "HGETALL", k)
-            out[k] = dict(zip(flat[::2], flat[1::2]))
+            out.update(decode_messages(k.rsplit(":s:", 1)[1], dict(zip(flat[::2], flat[1::2]))))
         if cursor == "0":
             return out
 
@@ -386,7 +391,7 @@ def test_webhook_to_sent_in_image(engine, redis_port, tmp_path):
 
         def sent():
             worker.assert_running()
-            return redis_cmd(redis_port, "HGET", key, "st") == "sent"
+            return messages(redis_port)[key]["st"] == "sent"
         wait_until("the confirmation's st = sent", sent, timeout=60)
         m = messages(redis_port)[key]
         assert m["ch"] == "email" and m["st"] == "sent", m

@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from harness import SECRET, SHOP, keys_of_kind, sign, wait_until
+from harness import SECRET, SHOP, all_messages, keys_of_kind, sign, wait_until  # noqa: F401
 
 CONFIRMATION_ONLY = {"flows": [{
     "name": "order", "trigger": ["order_placed"], "subject": "order",
@@ -68,15 +68,6 @@ def post_many(jobs, threads=8):
     [(status, json)] in the same order."""
     with concurrent.futures.ThreadPoolExecutor(threads) as ex:
         return list(ex.map(lambda j: post(*j), jobs))
-
-
-def all_messages(r):
-    """{id: hash} of every nudge:{pN}:m:<id>, read with one pipeline."""
-    keys = list(r.scan_iter(match="nudge:*:m:*", count=5000))
-    pipe = r.pipeline(transaction=False)
-    for k in keys:
-        pipe.hgetall(k)
-    return {k.split(":m:", 1)[1]: h for k, h in zip(keys, pipe.execute())}
 
 
 def stats(r):
@@ -142,11 +133,11 @@ def held_by(r, wid, parts=None):
     keys = {}
     for p in parts:
         for i in r.zrange(p + "inflight", 0, -1):
-            keys[i] = p + "m:" + i
+            keys[i] = p + "s:" + i[:16]
     pipe = r.pipeline(transaction=False)
     order = list(keys)
     for i in order:
-        pipe.hget(keys[i], "lt")
+        pipe.hget(keys[i], "l" + i[16:])
     return {i for i, lt in zip(order, pipe.execute()) if lt and lt.startswith(wid + ":")}
 
 

@@ -39,7 +39,7 @@ import requests
 
 from faults.common import shopify_headers
 from harness import (OTHER_SECRET, SECRET, SHOP, make_order, nudge_keys, post_order, sign,
-                     wait_until)
+                     subject_loc, wait_until)
 from lifecycle import CF_TOKEN, GENERIC_SECRET, GENERIC_SHOP, WOO_SECRET, WOO_SHOP, key_dump
 
 LIMIT = 1048576         # NUDGE_BODY_LIMIT's default
@@ -351,10 +351,11 @@ def test_id_beyond_64_bits_as_a_string(nudge):
     body = GOOD.replace(b'"id":%d,' % ORDER.id, b'"id":"99999999999999999999",', 1)
     resp = post_order(srv.url, SHOP, SECRET, body, "big-id")
     assert resp.status_code == 200 and resp.json()["result"] == "scheduled", resp.text
-    subjects = {r.hget(k, "sj") for k in r.scan_iter(match="nudge:*:m:*")}
+    subjects = {r.hget(k, "sj") for k in r.scan_iter(match="nudge:*:s:*")}
     assert "o:99999999999999999999" in subjects, subjects
-    ctx = [k for k in nudge_keys(r) if k.endswith(":c:%s:o:99999999999999999999" % SHOP)]
-    assert len(ctx) == 1 and json.loads(r.hget(ctx[0], "order"))["id"] == "99999999999999999999"
+    loc = subject_loc(SHOP, "o:99999999999999999999")
+    ctx = [k for k in nudge_keys(r) if k.endswith(":c:%s:order" % loc)]
+    assert len(ctx) == 1 and json.loads(r.get(ctx[0]))["id"] == "99999999999999999999"
 
 
 @pytest.mark.parametrize("ctype", [None, "text/plain", "application/x-www-form-urlencoded",
