@@ -43,7 +43,7 @@ import pytest
 
 import payloads as pl
 from faults.common import all_messages, queued
-from harness import REPO, SECRET, SHOP, answer, post_order, wait_until
+from harness import REPO, SECRET, SHOP, answer, post_order, subject_loc, wait_until
 from lifecycle import DAY_100MS, GENERIC_SECRET, GENERIC_SHOP, customer_key, generic
 
 SEED = 1123
@@ -56,8 +56,10 @@ LETTER = {"cart_abandoned": "C", "order_placed": "O", "order_shipped": "S",
 # ------------------------------------------------------------------- model
 
 def message_id(shop, flow, step, channel, subject, occurrence=""):
+    """As include/flows.h documents it: the subject's locator, then 8 hex of
+    SHA-256 of shop, flow, step, channel, subject and occurrence."""
     raw = "\n".join([shop, flow, step, channel, subject, occurrence]).encode()
-    return hashlib.sha256(raw).hexdigest()[:24]
+    return subject_loc(shop, subject) + hashlib.sha256(raw).hexdigest()[:8]
 
 
 class Model:
