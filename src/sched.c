@@ -158,6 +158,24 @@ sched_apply_reply(void *arg, redisReply *r, const char *err)
 	free(op);
 }
 
+/*
+ * A new message's record as src/lua/_lib.lua encodes it (rec_encode):
+ * "d|0|<channel><class><cap mode><discount>|flow|step|template", the
+ * template left empty when it is the step's name. Built here so the
+ * script only stores it.
+ */
+static char *
+sched_record(const struct plan_msg *m)
+{
+	const char *cap = m->step->cls == STEP_PROMOTIONAL ? m->flow->cap : NULL;
+
+	return xasprintf("d|0|%c%c%c%c|%s|%s|%s", flows_channel_name(m->channel)[0],
+	    m->step->cls == STEP_PROMOTIONAL ? 'p' : 't',
+	    cap == NULL ? '-' : strcmp(cap, "skip") == 0 ? 's' : 'd',
+	    m->step->discount ? '1' : '0', m->flow->name, m->step->name,
+	    strcmp(m->step->template, m->step->name) == 0 ? "" : m->step->template);
+}
+
 int
 sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int64_t now_ms,
     sched_apply_cb *cb, void *arg)
@@ -187,10 +205,23 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 	sched_argv_add(&a, ev->consent_email < 0 ? "" : ev->consent_email ? "1" : "0");
 	sched_argv_add(&a, ev->consent_sms < 0 ? "" : ev->consent_sms ? "1" : "0");
 	for (i = 0; i < p->nctxs; i++) {
+		size_t j;
+
 		sched_argv_add(&a, "C");
 		sched_argv_add(&a, p->ctxs[i].subject);
 		sched_argv_add(&a, p->ctxs[i].part);
-		sched_argv_add(&a, p->ctxs[i].json);
+		/* the same part twice (an order's, for its customer): a reference */
+		for (j = 0; j < i; j++)
+			if (strcmp(p->ctxs[j].part, p->ctxs[i].part) == 0 &&
+			    strcmp(p->ctxs[j].json, p->ctxs[i].json) == 0)
+				break;
+		if (j < i) {
+			char *ref = xasprintf("@%s", p->ctxs[j].subject);
+
+			sched_argv_add(&a, ref);
+			free(ref);
+		} else
+			sched_argv_add(&a, p->ctxs[i].json);
 		/* the context lives as long as the last message that needs it */
 		sched_argv_addi(&a, (last_due - now_ms) / 1000 + keep);
 	}
@@ -229,20 +260,17 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 		const struct plan_msg *m = &p->msgs[i];
 		const char *cond = (m->step->conds & STEP_COND_FIRST_ORDER) ? "first" :
 		    (m->step->conds & STEP_COND_RETURNING) ? "returning" : "";
+		char *rec = sched_record(m);
 
 		sched_argv_add(&a, "S");
 		sched_argv_add(&a, m->id);
 		sched_argv_addi(&a, m->due_ms);
 		sched_argv_add(&a, m->subject);
 		sched_argv_add(&a, m->flow->name);
-		sched_argv_add(&a, m->step->name);
-		sched_argv_add(&a, flows_channel_name(m->channel));
-		sched_argv_add(&a, flows_class_name(m->step->cls));
-		sched_argv_add(&a, m->step->template);
+		sched_argv_add(&a, rec);
 		sched_argv_add(&a, cond);
 		sched_argv_add(&a, m->move ? "1" : "0");
-		sched_argv_add(&a, m->step->cls == STEP_PROMOTIONAL ? m->flow->cap : "");
-		sched_argv_add(&a, m->step->discount ? "1" : "0");
+		free(rec);
 	}
 	free(prefix);
 	op = xmalloc(sizeof *op);

@@ -11,8 +11,9 @@
 --       10 event name            11 order id ("")
 --       12 e-mail marketing consent ("1", "0", "" unknown)   13 SMS consent
 --       then operations, each an opcode and a fixed number of arguments:
---       C subject part json ttl      set a context part of a subject (the
---                                    same json twice in a call is stored once)
+--       C subject part json ttl      set a context part of a subject; json
+--                                    "@<subject>" refers to that subject's part
+--                                    set earlier in the call (stored once)
 --       X subject flow reason close keep
 --                                    cancel pending messages of a flow ("" = all)
 --                                    but the ids in keep (comma-separated);
@@ -23,10 +24,11 @@
 --                                    else every open cart of the customer
 --       A subject checkout_id cart_token
 --                                    remember keys a later order may name a cart by
---       S id due subject flow step channel class template cond move capmode discount
---                                    schedule, unless the id is known or the flow
---                                    is closed for the subject; move=1 moves a
---                                    pending message to the new due time
+--       S id due subject flow record cond move
+--                                    schedule (record: _lib.lua's encoding, built
+--                                    by sched.c), unless the id is known or the
+--                                    flow is closed for the subject; move=1
+--                                    moves a pending message to the new due time
 --       E n subject...               erase the customer (and these subjects)
 -- Returns {"ok"|"dup", scheduled, cancelled}.
 local P, now = ARGV[1], tonumber(ARGV[2])
@@ -151,14 +153,13 @@ local function erase(s)
 end
 
 local scheduled, earliest = 0, nil
-local ctxs = {}
 local i = 14
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'S' then
     local id, at, s = ARGV[i + 1], tonumber(ARGV[i + 2]), subject(ARGV[i + 3])
-    local flow, step = ARGV[i + 4], ARGV[i + 5]
-    local cond, move = ARGV[i + 9], ARGV[i + 10]
+    local flow, rec = ARGV[i + 4], ARGV[i + 5]
+    local cond, move = ARGV[i + 6], ARGV[i + 7]
     local mid = string.sub(id, 17)
     local cur = (not s.new) and (s.all and s.all['m' .. mid] or redis.call('HGET', s.k, 'm' .. mid)) or s.set['m' .. mid]
     if cur then
@@ -176,8 +177,6 @@ while i <= #ARGV do
         or closed(s, flow) then
       -- refused: a condition does not hold, or the flow is closed for the subject
     else
-      local rec = rec_encode({st = 'd', a = 0, ch = ARGV[i + 6], cl = ARGV[i + 7], f = flow, s = step,
-        t = ARGV[i + 8], cm = ARGV[i + 11] ~= '' and ARGV[i + 11] or nil, dc = ARGV[i + 12] == '1'})
       local ttl = math.floor((at - now) / 1000) + keep
       put(s, 'm' .. mid, rec, ttl)
       put(s, 't' .. mid, now .. '|' .. at .. '|' .. event, ttl)
@@ -187,22 +186,20 @@ while i <= #ARGV do
       scheduled = scheduled + 1
       if earliest == nil or at < earliest then earliest = at end
     end
-    i = i + 13
+    i = i + 8
   elseif op == 'C' then
     local s, part, json, ttl = subject(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-    local l = ctxs[json]
-    if l == nil then
+    local l
+    if string.sub(json, 1, 1) ~= '@' then
       -- the part lives as long as the last message that needs it
       local k = P .. 'c:' .. s.loc .. ':' .. part
       local cur = redis.call('TTL', k)
       redis.call('SET', k, json, 'EX', cur > ttl and cur or ttl)
       l = s.loc
-      ctxs[json] = l
     else
-      -- the same part of another subject this call wrote (an order's, for
-      -- its customer): referenced, not copied; it lives long enough
-      local k = P .. 'c:' .. l .. ':' .. part
-      if redis.call('TTL', k) < ttl then redis.call('EXPIRE', k, ttl) end
+      -- the same part of a subject this call wrote just before (an
+      -- order's, for its customer): referenced, not copied; the same ttl
+      l = subject(string.sub(json, 2)).loc
     end
     local c = s.c:gsub('^' .. part .. '=[^,]*,?', ''):gsub(',' .. part .. '=[^,]*', '')
     s.c = (c == '' and '' or c .. ',') .. part .. '=' .. l
