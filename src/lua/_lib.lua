@@ -8,7 +8,8 @@
 --                    closed for it, "|a|b|"), c (context parts, "part=loc,...");
 --                    a customer's own hash (subject "u:<key>") also holds
 --                    ce/cs (consent), lp (last promotional send), n (orders),
---                    j:<subject> (its other subjects). Per message <mid>:
+--                    j:<subject> (its other subjects), q:<mark> (the kc:
+--                    marks of carts its orders closed). Per message <mid>:
 --                      m<mid>  "st|attempts|flags|flow|step|template"
 --                      t<mid>  "<scheduled ms>|<due ms>|<event>"
 --                      r<mid>  its latest outcome, "<ms>|<code>|<text>"

@@ -45,14 +45,14 @@ end
 
 -- Subject hashes read once, written once at the end.
 local subjects, order = {}, {}
-local function subject(sj)
+local function subject(sj, extra)
   local s = subjects[sj]
   if s then return s end
   local l = loc_of(shop, sj)
   local k = P .. 's:' .. l
-  local h = redis.call('HMGET', k, 'sh', 'cu', 'x', 'c', 'n')
+  local h = redis.call('HMGET', k, 'sh', 'cu', 'x', 'c', 'n', extra or 'sh')
   s = {sj = sj, loc = l, k = k, new = not h[1], cu = h[2] or '', x = h[3] or '',
-       c = h[4] or '', n = tonumber(h[5] or '0'), set = {}, ttl = 0, dirty = false}
+       c = h[4] or '', n = tonumber(h[5] or '0'), extra = h[6], set = {}, ttl = 0, dirty = false}
   if s.new then s.set.sh = shop; s.set.sj = sj end
   subjects[sj] = s
   order[#order + 1] = s
@@ -77,24 +77,27 @@ if order_subject then
 end
 
 -- The customer's own hash: consent, orders, subjects.
-local cs = cust ~= '' and subject('u:' .. cust) or nil
+local placed = event == 'order_placed' and order_subject
+local cs = cust ~= '' and subject('u:' .. cust, placed and ('j:' .. order_subject) or nil) or nil
 local norders = -1
 if cs then
   norders = cs.n
-  if event == 'order_placed' and order_subject then
+  if placed then
+    -- the customer's orders are the j:o: fields; n counts them
     cs.listed = {[order_subject] = true}
-    if redis.call('HSETNX', cs.k, 'j:' .. order_subject, '') == 1 then
+    if not cs.extra then
       norders = norders + 1
       put(cs, 'n', norders)
+      put(cs, 'j:' .. order_subject, '')
     end
   end
   if ARGV[12] ~= '' then put(cs, 'ce', ARGV[12]) end
   if ARGV[13] ~= '' then put(cs, 'cs', ARGV[13]) end
 end
-local function belongs(s, listed_only)
+local function belongs(s)
   -- the customer's hash lists its subjects, for erasure and carts
   if cs and s ~= cs then
-    if s.cu ~= cust and not listed_only then put(s, 'cu', cust); s.cu = cust end
+    if s.cu ~= cust then put(s, 'cu', cust); s.cu = cust end
     if not cs.listed then cs.listed = {} end
     if not cs.listed[s.sj] then
       cs.listed[s.sj] = true
@@ -153,6 +156,7 @@ local function erase(s)
 end
 
 local scheduled, earliest = 0, nil
+local zadd = {}     -- new messages, added to due in one call
 local i = 14
 while i <= #ARGV do
   local op = ARGV[i]
@@ -181,7 +185,8 @@ while i <= #ARGV do
       put(s, 'm' .. mid, rec, ttl)
       put(s, 't' .. mid, now .. '|' .. at .. '|' .. event, ttl)
       if s.all then s.all['m' .. mid] = rec end
-      redis.call('ZADD', due, at, id)
+      zadd[#zadd + 1] = at
+      zadd[#zadd + 1] = id
       belongs(s)
       scheduled = scheduled + 1
       if earliest == nil or at < earliest then earliest = at end
@@ -193,7 +198,7 @@ while i <= #ARGV do
     if string.sub(json, 1, 1) ~= '@' then
       -- the part lives as long as the last message that needs it
       local k = P .. 'c:' .. s.loc .. ':' .. part
-      local cur = redis.call('TTL', k)
+      local cur = s.new and -2 or redis.call('TTL', k)
       redis.call('SET', k, json, 'EX', cur > ttl and cur or ttl)
       l = s.loc
     else
@@ -217,7 +222,8 @@ while i <= #ARGV do
     local found = {}
     -- the first key that names a known cart wins: token, checkout id,
     -- cart token; only an order naming none falls back to the customer's carts
-    if token ~= '' and not subject('k:' .. token).new then found[1] = 'k:' .. token end
+    local ks = token ~= '' and subject('k:' .. token) or nil
+    if ks and not ks.new then found[1] = ks.sj end
     local function alias(k)
       if #found == 0 and k ~= '' then
         local v = redis.call('GET', P .. 'ka:' .. shop .. ':' .. k)
@@ -235,22 +241,31 @@ while i <= #ARGV do
     -- the order may come before its checkout's webhook: the cart is born
     -- closed when it does come (by its token; by id or cart token when the
     -- order names no token)
-    if token ~= '' then
-      local ks = subject('k:' .. token)
-      close(ks, flow)
-      belongs(ks, true)    -- (so erasing the customer finds it)
+    local marks = {}
+    if ks then
+      if ks.new then marks[1] = ks.sj end
     else
-      if cid ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':id:' .. cid, flow, 'EX', keep) end
-      if ctok ~= '' then redis.call('SET', P .. 'kc:' .. shop .. ':ct:' .. ctok, flow, 'EX', keep) end
+      if cid ~= '' then marks[#marks + 1] = 'id:' .. cid end
+      if ctok ~= '' then marks[#marks + 1] = 'ct:' .. ctok end
+    end
+    for _, mk in ipairs(marks) do
+      redis.call('SET', P .. 'kc:' .. shop .. ':' .. mk, flow, 'EX', keep)
+      -- listed with the customer, so erasing the customer takes it too
+      if cs then put(cs, 'q:' .. mk, '') end
     end
     i = i + 6
   elseif op == 'A' then
     local s, cid, ctok = subject(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
     local ttl = keep + 4 * 86400
-    -- an order that named this cart's checkout id or cart token came first
-    for _, k in ipairs({cid ~= '' and ('id:' .. cid) or nil, ctok ~= '' and ('ct:' .. ctok) or nil}) do
-      local flow = redis.call('GET', P .. 'kc:' .. shop .. ':' .. k)
-      if flow then close(s, flow) end
+    -- an order that named this cart (its token, checkout id or cart token) came first
+    if s.new then
+      local names = {s.sj}
+      if cid ~= '' then names[#names + 1] = 'id:' .. cid end
+      if ctok ~= '' then names[#names + 1] = 'ct:' .. ctok end
+      for _, k in ipairs(names) do
+        local flow = redis.call('GET', P .. 'kc:' .. shop .. ':' .. k)
+        if flow then close(s, flow) end
+      end
     end
     if cid ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. cid, s.sj, 'EX', ttl) end
     if ctok ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ctok, s.sj, 'EX', ttl) end
@@ -262,6 +277,7 @@ while i <= #ARGV do
     if cs then
       for f in pairs(records(cs)) do
         if string.sub(f, 1, 2) == 'j:' then erase(subject(string.sub(f, 3))) end
+        if string.sub(f, 1, 2) == 'q:' then redis.call('DEL', P .. 'kc:' .. shop .. ':' .. string.sub(f, 3)) end
       end
       erase(cs)
     end
@@ -272,6 +288,7 @@ while i <= #ARGV do
   end
 end
 
+if #zadd > 0 then redis.call('ZADD', due, unpack(zadd)) end
 -- the writes: one HSET and one EXPIRE per subject hash touched
 for _, s in ipairs(order) do
   if s.dirty and not s.erased then
