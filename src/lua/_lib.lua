@@ -15,7 +15,7 @@
 --                      r<mid>  its latest outcome, "<ms>|<code>|<text>"
 --                              (codes: OUTCOME below)
 --                      h<mid>  earlier outcomes, newest first, "\n"-separated
---                      l<mid>  lease token while in flight
+--                      l<mid>  lease token while in flight ("" after)
 --                      k<mid>  "<discount code>|<expires ms>"
 --                      p<mid>  the frequency-cap window it reserved (ms)
 --   P c:<loc>:<part> a context part (JSON), shared by reference

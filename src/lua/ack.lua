@@ -21,15 +21,16 @@ end
 local m = rec_decode(h[2])
 if not m then return redis.error_reply('ack: message ' .. id .. ' has no record') end
 redis.call('ZREM', KEYS[1], id)
-redis.call('HDEL', k, 'l' .. mid)
 
+-- the record, its outcome and the lease given back, in one HSET
 local function set(st, code, text)
   m.st = st
   if code then
     local cur = {['r' .. mid] = h[3] or nil, ['h' .. mid] = h[4] or nil}
-    redis.call('HSET', k, 'm' .. mid, rec_encode(m), unpack(restamp(cur, mid, stamp(now, code, text))))
+    redis.call('HSET', k, 'm' .. mid, rec_encode(m), 'l' .. mid, '',
+      unpack(restamp(cur, mid, stamp(now, code, text))))
   else
-    redis.call('HSET', k, 'm' .. mid, rec_encode(m))
+    redis.call('HSET', k, 'm' .. mid, rec_encode(m), 'l' .. mid, '')
   end
 end
 
@@ -39,6 +40,7 @@ elseif outcome == 'skip' then
   set('k', 'k', ARGV[7])
 elseif m.st == 'c' then
   -- cancelled while in flight: it must not come back
+  redis.call('HSET', k, 'l' .. mid, '')
   outcome = 'cancelled'
 elseif outcome == 'retry' then
   set('d', 'e', ARGV[7])

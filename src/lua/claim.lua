@@ -58,6 +58,7 @@ for _, id in ipairs(expired) do
 end
 
 local out, ctxcache, counts = {}, {}, {}
+local gone, leased = {}, {}    -- ZREM from due and ZADD to inflight, once each at the end
 local custs = {}
 local raw = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
 for i = 1, #raw, 2 do
@@ -107,9 +108,9 @@ for i = 1, #raw, 2 do
   end
 
   if verdict == 'drop' then
-    redis.call('ZREM', KEYS[1], id)
+    gone[#gone + 1] = id
   elseif verdict == 'skip' then
-    redis.call('ZREM', KEYS[1], id)
+    gone[#gone + 1] = id
     m.st = 'k'
     h['m' .. mid] = rec_encode(m)
     local w = restamp(h, mid, stamp(now, 'k', reason))
@@ -121,8 +122,8 @@ for i = 1, #raw, 2 do
     redis.call('EXPIRE', k, math.floor((later - now) / 1000) + keep, 'GT')
     counts.deferred = (counts.deferred or 0) + 1
   else
-    redis.call('ZREM', KEYS[1], id)
-    local token = ARGV[5] .. ':' .. i
+    gone[#gone + 1] = id
+    local token = ARGV[5] .. ':' .. ((i + 1) / 2)
     m.st = 'i'
     m.a = m.a + 1
     h['m' .. mid] = rec_encode(m)
@@ -137,13 +138,16 @@ for i = 1, #raw, 2 do
       end
     end
     redis.call('HSET', k, unpack(set))
-    redis.call('ZADD', KEYS[2], now + lease, id)
+    leased[#leased + 1] = now + lease
+    leased[#leased + 1] = id
     local fields = msg_fields(h, mid, m)
     fields[#fields + 1] = 'd'
     fields[#fields + 1] = score
     out[#out + 1] = {id, token, fields, ctx_fields(P, h, ctxcache)}
   end
 end
+if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
+if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end
 for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, c) end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {out, nxt[2] or ''}

@@ -270,7 +270,7 @@ def decode_messages(loc, h):
                     break
         if "t" + mid in h:
             m["d"] = h["t" + mid].split("|", 2)[1]
-        if "l" + mid in h:
+        if h.get("l" + mid):
             m["lt"] = h["l" + mid]
         if "p" + mid in h:
             m["cr"] = h["p" + mid]
