@@ -55,6 +55,14 @@ int		 store_script(struct store *, enum store_script, int nkeys, int argc,
 /* Any command. 0, or -1 when not ready. */
 int		 store_command(struct store *, int argc, const char **argv,
 		     const size_t *argvlen, store_cb *, void *);
+/*
+ * A callback run once at the end of the loop iteration it is armed in, so
+ * callers can gather work into one round trip (sched batches acks).
+ */
+struct store_defer;
+struct store_defer *store_defer_new(struct store *, void (*fn)(void *), void *arg);
+void		 store_defer_arm(struct store_defer *);
+void		 store_defer_free(struct store_defer *);
 /* Counters for metrics. */
 unsigned long	 store_errors(const struct store *);
 /*

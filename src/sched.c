@@ -16,10 +16,14 @@
 #include "store.h"
 #include "util.h"
 
+struct sched_ackq;
+
 struct sched {
 	struct store	*store;
 	const struct config *cfg;
 	char		*wake;		/* wake-up channel */
+	struct sched_ackq *ackq;	/* acks waiting for this loop iteration's end, per partition */
+	struct store_defer *ack_flush;
 };
 
 /* An argv under construction; strings owned. */
@@ -110,11 +114,15 @@ sched_new(struct store *store, const struct config *cfg)
 	return s;
 }
 
+static void	sched_ackq_drop(struct sched *);
+
 void
 sched_free(struct sched *s)
 {
 	if (s == NULL)
 		return;
+	sched_ackq_drop(s);
+	store_defer_free(s->ack_flush);
 	free(s->wake);
 	free(s);
 }
@@ -422,19 +430,92 @@ sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
 
 /* --- ack ----------------------------------------------------------------- */
 
-struct sched_ack_op {
+/*
+ * Acks are gathered per partition and sent at the end of the loop
+ * iteration, as one call of ack.lua for all of them: the sends a batch of
+ * provider answers finishes cost one round trip and one script call.
+ */
+struct sched_ack_one {
 	sched_ack_cb	*cb;
 	void		*arg;
+};
+
+struct sched_ackq {
+	struct sched_argv	 a;	/* the tuples: id, token, outcome, retry at, info */
+	struct sched_ack_one	*who;
+	size_t			 n;
+	size_t			 cap;
+};
+
+struct sched_ack_op {
+	struct sched_ack_one	*who;
+	size_t			 n;
 };
 
 static void
 sched_ack_reply(void *arg, redisReply *r, const char *err)
 {
 	struct sched_ack_op *op = arg;
+	size_t i;
 
-	if (op->cb != NULL)
-		op->cb(op->arg, r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1, err);
+	if (err == NULL && (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != op->n))
+		err = "unexpected reply from the ack script";
+	for (i = 0; i < op->n; i++)
+		if (op->who[i].cb != NULL)
+			op->who[i].cb(op->who[i].arg, err == NULL &&
+			    r->element[i]->type == REDIS_REPLY_INTEGER && r->element[i]->integer == 1,
+			    err);
+	free(op->who);
 	free(op);
+}
+
+static void
+sched_ack_flush(void *arg)
+{
+	struct sched *s = arg;
+	int p;
+
+	for (p = 0; p < (int)s->cfg->partitions; p++) {
+		struct sched_ackq *q = &s->ackq[p];
+		struct sched_argv a = { 0 };
+		struct sched_ack_op *op;
+		char *prefix;
+		int i;
+
+		if (q->n == 0)
+			continue;
+		prefix = sched_prefix(s->cfg->key_prefix, p);
+		sched_argv_keys(&a, prefix, "inflight due dead");
+		sched_argv_add(&a, prefix);
+		sched_argv_addi(&a, clock_now_ms());
+		sched_argv_addi(&a, s->cfg->done_ttl);
+		for (i = 0; i < q->a.n; i++)
+			sched_argv_addn(&a, q->a.v[i], q->a.len[i]);
+		free(prefix);
+		op = xmalloc(sizeof *op);
+		op->who = q->who;
+		op->n = q->n;
+		sched_argv_free(&q->a);
+		memset(q, 0, sizeof *q);
+		if (sched_run(s, STORE_ACK, 3, &a, sched_ack_reply, op) == -1)
+			sched_ack_reply(op, NULL, "redis not connected");
+	}
+}
+
+/* At shutdown: acks not yet sent are reported as failed. */
+static void
+sched_ackq_drop(struct sched *s)
+{
+	int p;
+
+	if (s->ackq == NULL)
+		return;
+	for (p = 0; p < (int)s->cfg->partitions; p++) {
+		sched_argv_free(&s->ackq[p].a);
+		free(s->ackq[p].who);
+	}
+	free(s->ackq);
+	s->ackq = NULL;
 }
 
 int
@@ -442,28 +523,29 @@ sched_ack(struct sched *s, const struct sched_msg *m, enum sched_outcome o, int6
     int64_t retry_at_ms, const char *info, sched_ack_cb *cb, void *arg)
 {
 	static const char *names[] = { "sent", "retry", "dead", "release", "skip" };
-	struct sched_argv a = { 0 };
-	struct sched_ack_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, m->partition);
+	struct sched_ackq *q;
 
-	sched_argv_keys(&a, prefix, "inflight due dead");
-	sched_argv_add(&a, prefix);
-	sched_argv_add(&a, m->id);
-	sched_argv_add(&a, m->token);
-	sched_argv_add(&a, names[o]);
-	sched_argv_addi(&a, now_ms);
-	sched_argv_addi(&a, retry_at_ms);
-	sched_argv_add(&a, info ? info : "");
-	sched_argv_addi(&a, s->cfg->done_ttl);
-	sched_argv_addi(&a, s->cfg->timeline_max);
-	free(prefix);
-	op = xmalloc(sizeof *op);
-	op->cb = cb;
-	op->arg = arg;
-	if (sched_run(s, STORE_ACK, 3, &a, sched_ack_reply, op) == -1) {
-		free(op);
+	(void)now_ms;	/* the script stamps the flush's time */
+	if (!store_ready(s->store))
 		return -1;
+	if (s->ackq == NULL) {
+		s->ackq = xcalloc(s->cfg->partitions, sizeof *s->ackq);
+		s->ack_flush = store_defer_new(s->store, sched_ack_flush, s);
 	}
+	q = &s->ackq[m->partition];
+	sched_argv_add(&q->a, m->id);
+	sched_argv_add(&q->a, m->token);
+	sched_argv_add(&q->a, names[o]);
+	sched_argv_addi(&q->a, retry_at_ms);
+	sched_argv_add(&q->a, info ? info : "");
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->who = xrealloc(q->who, q->cap * sizeof *q->who);
+	}
+	q->who[q->n].cb = cb;
+	q->who[q->n].arg = arg;
+	q->n++;
+	store_defer_arm(s->ack_flush);
 	return 0;
 }
 

@@ -526,6 +526,49 @@ store_command(struct store *st, int argc, const char **argv, const size_t *argvl
 	return rc;
 }
 
+struct store_defer {
+	struct event	*ev;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+static void
+store_defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_defer *d = arg;
+
+	(void)fd;
+	(void)what;
+	d->fn(d->arg);
+}
+
+struct store_defer *
+store_defer_new(struct store *st, void (*fn)(void *), void *arg)
+{
+	struct store_defer *d = xcalloc(1, sizeof *d);
+
+	d->fn = fn;
+	d->arg = arg;
+	d->ev = event_new(st->base, -1, 0, store_defer_cb, d);
+	return d;
+}
+
+void
+store_defer_arm(struct store_defer *d)
+{
+	/* (activating an event already active this iteration is a no-op) */
+	event_active(d->ev, EV_TIMEOUT, 0);
+}
+
+void
+store_defer_free(struct store_defer *d)
+{
+	if (d == NULL)
+		return;
+	event_free(d->ev);
+	free(d);
+}
+
 unsigned long
 store_errors(const struct store *st)
 {
