@@ -104,11 +104,20 @@ local function cust_of(h)
   return ''
 end
 
--- A message as the older per-message hash named its fields (what the
--- worker, nudgectl and the export read): f s sh sj cu ch cl t a st ...
-local function msg_fields(h, mid, m)
+-- A message as a list of named fields (what the worker, nudgectl and the
+-- export read): f s sh sj cu ch cl t a st ...; lean: only what a send needs.
+local function msg_fields(h, mid, m, lean)
   local out = {'f', m.f, 's', m.s, 'sh', h.sh or '', 'sj', h.sj or '', 'cu', cust_of(h),
-    'ch', m.ch, 'cl', m.cl, 't', m.t, 'a', tostring(m.a), 'st', ST[m.st] or m.st}
+    'ch', m.ch, 'cl', m.cl, 't', m.t, 'a', tostring(m.a)}
+  if m.dc then out[#out + 1] = 'dc'; out[#out + 1] = '1' end
+  local code, cx = string.match(h['k' .. mid] or '', '^(.*)|(%d+)$')
+  if code then
+    out[#out + 1] = 'code'; out[#out + 1] = code
+    out[#out + 1] = 'cx'; out[#out + 1] = cx
+  end
+  if lean then return out end
+  out[#out + 1] = 'st'
+  out[#out + 1] = ST[m.st] or m.st
   local at, code, r = stamp_split(h['r' .. mid])
   if r then
     local field = OUTCOME[code] and OUTCOME[code][2] or 'r'
@@ -130,13 +139,7 @@ local function msg_fields(h, mid, m)
   end
   local d = string.match(h['t' .. mid] or '', '^%d+|(%d+)|')
   if d then out[#out + 1] = 'd'; out[#out + 1] = d end
-  if m.dc then out[#out + 1] = 'dc'; out[#out + 1] = '1' end
   if m.cm then out[#out + 1] = 'cm'; out[#out + 1] = m.cm end
-  local code, cx = string.match(h['k' .. mid] or '', '^(.*)|(%d+)$')
-  if code then
-    out[#out + 1] = 'code'; out[#out + 1] = code
-    out[#out + 1] = 'cx'; out[#out + 1] = cx
-  end
   return out
 end
 

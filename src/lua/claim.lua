@@ -140,7 +140,7 @@ for i = 1, #raw, 2 do
     redis.call('HSET', k, unpack(set))
     leased[#leased + 1] = now + lease
     leased[#leased + 1] = id
-    local fields = msg_fields(h, mid, m)
+    local fields = msg_fields(h, mid, m, true)
     fields[#fields + 1] = 'd'
     fields[#fields + 1] = score
     out[#out + 1] = {id, token, fields, ctx_fields(P, h, ctxcache)}
