@@ -105,7 +105,9 @@ plan_add_ctx(struct plan *p, const char *subject, const char *part, const struct
 	p->ctxs = xrealloc(p->ctxs, (p->nctxs + 1) * sizeof *p->ctxs);
 	p->ctxs[p->nctxs].subject = xstrdup(subject);
 	p->ctxs[p->nctxs].part = part;
-	p->ctxs[p->nctxs].json = json_dumps(ev->ctx, JSON_COMPACT);
+	/* every part of a plan is the same event's context: serialized once */
+	p->ctxs[p->nctxs].json = p->nctxs > 0 ? xstrdup(p->ctxs[0].json) :
+	    json_dumps(ev->ctx, JSON_COMPACT);
 	p->nctxs++;
 }
 
