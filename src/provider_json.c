@@ -87,53 +87,78 @@ provider_json_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
+/*
+ * 1 when none of the 8 bytes at s needs a closer look (a control byte, '"',
+ * '\\' or a non-ASCII byte): the usual words of text and HTML, passed over
+ * 8 at a time. The bit tricks ("has a zero byte", "has a byte below n") give
+ * an exact answer for the word as a whole.
+ */
+static int
+provider_json_plain8(const unsigned char *s)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t w, q, b, look;
+
+	memcpy(&w, s, sizeof w);
+	q = w ^ (ones * '"');
+	b = w ^ (ones * '\\');
+	look = ((w - ones * 0x20) & ~w) |	/* a byte below 0x20 */
+	    ((q - ones) & ~q) |			/* a '"' */
+	    ((b - ones) & ~b) |			/* a '\\' */
+	    w;					/* a byte of 0x80 or more */
+	return (look & high) == 0;
+}
+
 int
 provider_json_escape(struct buf *b, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i, n, out = 2;
+	size_t i, n, run, extra = 0;
 	char *o;
 
 	/* One pass to check and measure, one to write: a single allocation. */
-	for (i = 0; i < len; i++) {
-		if (s[i] < 0x80)
-			out += provider_json_width[provider_json_class[s[i]]];
-		else {
-			if ((n = provider_json_seq(s + i, len - i)) == 0)
-				return -1;
-			out += n;
-			i += n - 1;
-		}
+	for (i = 0; i < len; ) {
+		if (i + 8 <= len && provider_json_plain8(s + i))
+			i += 8;
+		else if (s[i] < 0x80)
+			extra += provider_json_width[provider_json_class[s[i++]]] - 1u;
+		else if ((n = provider_json_seq(s + i, len - i)) == 0)
+			return -1;
+		else
+			i += n;
 	}
-	buf_reserve(b, out);
+	buf_reserve(b, len + extra + 2);
 	o = b->data + b->len;
 	*o++ = '"';
-	if (out == len + 2) {
-		/* nothing to escape: the common case of ids, names and most text */
-		memcpy(o, s, len);
-		o += len;
-	} else {
-		for (i = 0; i < len; i++) {
-			switch (s[i] < 0x80 ? provider_json_class[s[i]] : PJ_COPY) {
-			case PJ_SHORT:
-				*o++ = '\\';
-				*o++ = provider_json_short(s[i]);
-				break;
-			case PJ_LONG:
-				memcpy(o, "\\u00", 4);
-				o[4] = hex[s[i] >> 4];
-				o[5] = hex[s[i] & 15];
-				o += 6;
-				break;
-			default:
-				*o++ = (char)s[i];
-			}
+	/* runs that need nothing are copied whole; the bytes between get escaped */
+	for (i = run = 0; extra > 0 && i < len; ) {
+		if (i + 8 <= len && provider_json_plain8(s + i)) {
+			i += 8;
+			continue;
 		}
+		if (s[i] >= 0x80 || provider_json_class[s[i]] == PJ_COPY) {
+			i++;
+			continue;
+		}
+		memcpy(o, s + run, i - run);
+		o += i - run;
+		if (provider_json_class[s[i]] == PJ_SHORT) {
+			*o++ = '\\';
+			*o++ = provider_json_short(s[i]);
+		} else {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[s[i] >> 4];
+			o[5] = hex[s[i] & 15];
+			o += 6;
+		}
+		run = ++i;
 	}
+	memcpy(o, s + run, len - run);
+	o += len - run;
 	*o++ = '"';
 	*o = '\0';
-	b->len += out;
+	b->len += len + extra + 2;
 	return 0;
 }
 

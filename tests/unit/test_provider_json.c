@@ -75,6 +75,56 @@ test_escape_matches_jansson(void **state)
 	}
 }
 
+/* One comparison with jansson: s escaped (or refused) as jansson does. */
+static void
+pj_same(const char *s, const char *what, size_t pos)
+{
+	char *want = pj_jansson(s);
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	rc = provider_json_escape(&b, s, strlen(s));
+	if (want == NULL && rc != -1)
+		fail_msg("%s at %zu: accepted what jansson refuses", what, pos);
+	if (want != NULL && (rc != 0 || strcmp(b.data, want) != 0))
+		fail_msg("%s at %zu: \"%s\", jansson \"%s\"", what, pos, b.data, want);
+	free(want);
+	buf_free(&b);
+}
+
+/*
+ * Every byte value, and multi-byte sequences whole and cut, at every
+ * position of a longer string: the 8-bytes-at-a-time path must see each
+ * wherever it falls in a word.
+ */
+static void
+test_escape_every_position(void **state)
+{
+	static const char *const seqs[] = { "é", "€", "😀", "\xe2\x82", "\xed\xa0\x80", "\"\\" };
+	char s[40], what[32];
+	size_t pos, i;
+	int c;
+
+	(void)state;
+	for (pos = 0; pos < 24; pos++) {
+		for (c = 1; c < 256; c++) {
+			memset(s, 'a', 30);
+			s[30] = '\0';
+			s[pos] = (char)c;
+			snprintf(what, sizeof what, "byte 0x%02x", c);
+			pj_same(s, what, pos);
+		}
+		for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+			memset(s, 'a', 30);
+			s[30] = '\0';
+			memcpy(s + pos, seqs[i], strlen(seqs[i]));
+			snprintf(what, sizeof what, "sequence %zu", i);
+			pj_same(s, what, pos);
+		}
+	}
+}
+
 /* A length stops the string: a cut inside a sequence is not UTF-8. */
 static void
 test_escape_bounded(void **state)
@@ -180,6 +230,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_matches_jansson),
+		cmocka_unit_test(test_escape_every_position),
 		cmocka_unit_test(test_escape_bounded),
 		cmocka_unit_test(test_object_matches_jansson),
 		cmocka_unit_test(test_bad_member),
