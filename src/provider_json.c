@@ -34,8 +34,6 @@ static const unsigned char provider_json_class[128] = {
 };
 #undef S
 #undef L
-/* Bytes written for each class. */
-static const unsigned char provider_json_width[] = { 1, 2, 6 };
 
 /* The letter of a two-byte escape. */
 static char
@@ -88,25 +86,43 @@ provider_json_seq(const unsigned char *s, size_t left)
 }
 
 /*
- * 1 when none of the 8 bytes at s needs a closer look (a control byte, '"',
- * '\\' or a non-ASCII byte): the usual words of text and HTML, passed over
- * 8 at a time. The bit tricks ("has a zero byte", "has a byte below n") give
- * an exact answer for the word as a whole.
+ * Where the 8 bytes at s need a closer look (a control byte, '"', '\\' or
+ * a non-ASCII byte): 0 when none does, the usual word of text and HTML.
+ * The bit tricks ("has a zero byte", "has a byte below n") may also flag
+ * bytes above a flagged one (a borrow runs upwards), never below it: the
+ * lowest flag is exact, and that is all the caller uses.
  */
-static int
-provider_json_plain8(const unsigned char *s)
+static uint64_t
+provider_json_look(const unsigned char *s)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	uint64_t w, q, b, look;
+	uint64_t w, q, b;
 
 	memcpy(&w, s, sizeof w);
 	q = w ^ (ones * '"');
 	b = w ^ (ones * '\\');
-	look = ((w - ones * 0x20) & ~w) |	/* a byte below 0x20 */
+	return (((w - ones * 0x20) & ~w) |	/* a byte below 0x20 */
 	    ((q - ones) & ~q) |			/* a '"' */
 	    ((b - ones) & ~b) |			/* a '\\' */
-	    w;					/* a byte of 0x80 or more */
-	return (look & high) == 0;
+	    w) & high;				/* a byte of 0x80 or more */
+}
+
+/* Index of the first byte of the word at s that look flags (look != 0). */
+static size_t
+provider_json_first(const unsigned char *s, uint64_t look)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	(void)s;
+	return (size_t)__builtin_ctzll(look) / 8;
+#else
+	size_t k;
+
+	(void)look;
+	for (k = 0; k < 7; k++)
+		if (s[k] >= 0x80 || provider_json_class[s[k]] != PJ_COPY)
+			break;
+	return k;
+#endif
 }
 
 int
@@ -114,51 +130,68 @@ provider_json_escape(struct buf *b, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i, n, run, extra = 0;
+	size_t i = 0, n, k, start = b->len;
+	uint64_t look;
 	char *o;
 
-	/* One pass to check and measure, one to write: a single allocation. */
-	for (i = 0; i < len; ) {
-		if (i + 8 <= len && provider_json_plain8(s + i))
-			i += 8;
-		else if (s[i] < 0x80)
-			extra += provider_json_width[provider_json_class[s[i++]]] - 1u;
-		else if ((n = provider_json_seq(s + i, len - i)) == 0)
-			return -1;
-		else
-			i += n;
-	}
-	buf_reserve(b, len + extra + 2);
+	/*
+	 * One pass: check, escape and copy, into room for the text and some
+	 * escapes, grown when the next step could outrun it (8 bytes copied
+	 * and one escape or sequence). Plain runs go 8 bytes at a time; in a
+	 * word with something in it, the bytes before it are copied and the
+	 * next word starts right after it.
+	 */
+	buf_reserve(b, len + len / 8 + 64);
 	o = b->data + b->len;
 	*o++ = '"';
-	/* runs that need nothing are copied whole; the bytes between get escaped */
-	for (i = run = 0; extra > 0 && i < len; ) {
-		if (i + 8 <= len && provider_json_plain8(s + i)) {
-			i += 8;
+	while (i < len) {
+		if ((size_t)(o - b->data) + 8 + 6 + 2 > b->cap) {
+			b->len = (size_t)(o - b->data);
+			buf_reserve(b, len - i + (len - i) / 8 + 64);
+			o = b->data + b->len;
+		}
+		if (i + 8 <= len) {
+			memcpy(o, s + i, 8);
+			if ((look = provider_json_look(s + i)) == 0) {
+				o += 8;
+				i += 8;
+				continue;
+			}
+			k = provider_json_first(s + i, look);
+			o += k;
+			i += k;
+		}
+		/* s[i] needs a look, or it is one of the last 7 bytes */
+		if (s[i] >= 0x80) {
+			if ((n = provider_json_seq(s + i, len - i)) == 0) {
+				b->len = start;
+				b->data[start] = '\0';
+				return -1;
+			}
+			memcpy(o, s + i, n);
+			o += n;
+			i += n;
 			continue;
 		}
-		if (s[i] >= 0x80 || provider_json_class[s[i]] == PJ_COPY) {
-			i++;
-			continue;
-		}
-		memcpy(o, s + run, i - run);
-		o += i - run;
-		if (provider_json_class[s[i]] == PJ_SHORT) {
+		switch (provider_json_class[s[i]]) {
+		case PJ_COPY:
+			*o++ = (char)s[i];
+			break;
+		case PJ_SHORT:
 			*o++ = '\\';
 			*o++ = provider_json_short(s[i]);
-		} else {
+			break;
+		default:
 			memcpy(o, "\\u00", 4);
 			o[4] = hex[s[i] >> 4];
 			o[5] = hex[s[i] & 15];
 			o += 6;
 		}
-		run = ++i;
+		i++;
 	}
-	memcpy(o, s + run, len - run);
-	o += len - run;
 	*o++ = '"';
 	*o = '\0';
-	b->len += len + extra + 2;
+	b->len = (size_t)(o - b->data);
 	return 0;
 }
 
