@@ -187,6 +187,13 @@ compose_cross_sell(const struct shop *shop, json_t *ctx)
 	return out;
 }
 
+/* obj[key] = value, a string, or null when value is NULL. */
+static void
+compose_set(json_t *obj, const char *key, const char *value)
+{
+	json_object_set_new(obj, key, value != NULL ? json_string(value) : json_null());
+}
+
 /* A string setting of the shop (shops file), or def. */
 static const char *
 compose_shop_str(const struct shop *shop, const char *key, const char *def)
@@ -200,7 +207,7 @@ json_t *
 compose_context(const struct config *cfg, const struct shop *shop, const struct sched_msg *m,
     const char *fmt_locale)
 {
-	json_t *c = json_object(), *part;
+	json_t *c = json_object(), *part, *o;
 	const char *key;
 	const char *first = compose_pick(m->ctx, "first_name");
 	const char *email = compose_pick(m->ctx, "email");
@@ -211,14 +218,20 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	(void)cfg;
 	if (url == NULL)
 		url = def;
-	json_object_set_new(c, "shop", json_pack("{s:s, s:s, s:s, s:s, s:s}",
-	    "name", shop->name ? shop->name : shop->domain,
-	    "domain", shop->domain, "url", url,
-	    "review_url", compose_shop_str(shop, "review_url", url),
-	    "loyalty_url", compose_shop_str(shop, "loyalty_url", url)));
+	/* built key by key: json_pack parses its format on every call */
+	o = json_object();
+	compose_set(o, "name", shop->name ? shop->name : shop->domain);
+	compose_set(o, "domain", shop->domain);
+	compose_set(o, "url", url);
+	compose_set(o, "review_url", compose_shop_str(shop, "review_url", url));
+	compose_set(o, "loyalty_url", compose_shop_str(shop, "loyalty_url", url));
+	json_object_set_new(c, "shop", o);
 	free(def);
-	json_object_set_new(c, "customer", json_pack("{s:s?, s:s?, s:s?}",
-	    "first_name", first, "email", email, "locale", locale));
+	o = json_object();
+	compose_set(o, "first_name", first);
+	compose_set(o, "email", email);
+	compose_set(o, "locale", locale);
+	json_object_set_new(c, "customer", o);
 	json_object_foreach(m->ctx, key, part) {
 		/* formatting must not touch the claimed context: copies where it changes */
 		if (strcmp(key, "order") == 0 || strcmp(key, "cart") == 0)
@@ -227,8 +240,11 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 			json_object_set(c, key, part);
 	}
 	json_object_set_new(c, "ship", compose_ship(m->ctx));
-	json_object_set_new(c, "message", json_pack("{s:s, s:s, s:s}",
-	    "id", m->id, "flow", m->flow, "step", m->step));
+	o = json_object();
+	compose_set(o, "id", m->id);
+	compose_set(o, "flow", m->flow);
+	compose_set(o, "step", m->step);
+	json_object_set_new(c, "message", o);
 	if (m->discount)
 		compose_discount(c, cfg, shop, m, fmt_locale);
 	if (strcmp(m->step, "cross_sell") == 0 || strcmp(m->template, "cross_sell") == 0) {
