@@ -46,6 +46,7 @@ struct config {
 	long	 send_timeout_ms;
 	long	 claim_batch;
 	long	 max_inflight;
+	long	 claims_inflight;	/* per partition, while it has a backlog */
 	long	 poll_ms;
 	long	 grace_ms;
 	long	 done_ttl;		/* seconds a sent marker stays */

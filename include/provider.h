@@ -188,14 +188,36 @@ int	provider_need(const char *var, const char *value, char **cause);
 /* Appends "name=value" (form-urlencoded, '&' between pairs). */
 void	provider_form_add(struct buf *, const char *name, const char *value);
 
-/* JSON objects built with jansson, remembering the first non-UTF-8 field. */
-struct json_t;
+/*
+ * JSON request bodies written straight into a buffer (provider_json.c): the
+ * bytes json_dumps(JSON_COMPACT) would give, without a jansson tree per
+ * message. Members come out in the order written. A string value that is
+ * not UTF-8 is written as null and its key remembered in bad (the builder
+ * then refuses the message).
+ */
+#define PROVIDER_JSON_DEPTH	8
 struct provider_json {
+	struct buf	*out;
 	const char	*bad;		/* first key whose value was not UTF-8 */
+	int		 depth;		/* objects and arrays open */
+	unsigned char	 more[PROVIDER_JSON_DEPTH];	/* a member written at that level */
+	char		 close[PROVIDER_JSON_DEPTH];	/* '}' or ']' */
 };
-/* obj[key] = value (a string; NULL sets null). */
-void	provider_json_set(struct provider_json *, struct json_t *obj,
-	    const char *key, const char *value);
+void	provider_json_init(struct provider_json *, struct buf *out);
+/* Opens an object ('{') or array ('[') as member key (NULL: in an array, or the top). */
+void	provider_json_open(struct provider_json *, const char *key, char bracket);
+void	provider_json_close(struct provider_json *);
+/* key: value, a string (NULL writes null). */
+void	provider_json_str(struct provider_json *, const char *key, const char *value);
+void	provider_json_strn(struct provider_json *, const char *key, const char *value,
+	    size_t len);
+void	provider_json_bool(struct provider_json *, const char *key, int value);
+/*
+ * Appends s (len bytes) as a JSON string literal, quotes included, escaped
+ * as jansson does. -1 (nothing appended) when s is not UTF-8.
+ */
+int	provider_json_escape(struct buf *, const char *s, size_t len);
+struct json_t;
 /* The answer's body as a JSON object, or NULL. Caller json_decref's. */
 struct json_t *provider_resp_json(const struct provider_resp *);
 /*

@@ -50,6 +50,18 @@ int	render_string(const char *tpl, size_t len, json_t *ctx, int flags,
 /* Syntax check only. */
 int	render_check(const char *tpl, size_t len, char **cause);
 
+/*
+ * A template parsed once, rendered many times (render_string parses on
+ * every call). Its tokens point into tpl, which must outlive it.
+ * render_compile: NULL with *cause on a syntax error. render_tpl_run: as
+ * render_string, without the syntax errors.
+ */
+struct render_tpl;
+struct render_tpl *render_compile(const char *tpl, size_t len, char **cause);
+int	render_tpl_run(const struct render_tpl *, json_t *ctx, int flags,
+	    struct buf *out, struct render_stats *st, char **cause);
+void	render_tpl_free(struct render_tpl *);
+
 struct templates;
 
 /* Loads and checks every template under dir. -1 with *cause naming the file. */
@@ -63,6 +75,9 @@ void	templates_free(struct templates *);
  */
 const char *templates_get(const struct templates *, const char *name, const char *part,
 	    const char *locale, const char *shop_locale, const char **used, size_t *len);
+/* templates_get's template, parsed (for rendering). NULL when no locale has it. */
+const struct render_tpl *templates_get_compiled(const struct templates *, const char *name,
+	    const char *part, const char *locale, const char *shop_locale, const char **used);
 /* 1 if template `name` exists in some locale with part `part`. */
 int	templates_has(const struct templates *, const char *name, const char *part);
 /*

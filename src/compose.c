@@ -82,22 +82,35 @@ compose_money_field(json_t *obj, const char *key, const char *currency, const ch
 }
 
 /*
- * Money as the customer reads it: "€1,234.50", "1.234,50 €", "1 234,50 zł".
- * Templates print amounts as they come; the currency is inside.
+ * A part with its money as the customer reads it: "€1,234.50", "1.234,50 €",
+ * "1 234,50 zł". Templates print amounts as they come; the currency is
+ * inside. Shallow copies (of the part and of each item): whatever is not
+ * reformatted is shared with the claimed context, which stays untouched,
+ * instead of copying the whole order for every message.
  */
-static void
+static json_t *
 compose_money(json_t *part, const char *locale)
 {
 	const char *cur = json_string_value(json_object_get(part, "currency"));
-	json_t *it;
+	json_t *copy, *items, *list, *it, *ic;
 	size_t i;
 
-	compose_money_field(part, "total", cur, locale);
-	compose_money_field(part, "subtotal", cur, locale);
-	json_array_foreach(json_object_get(part, "items"), i, it) {
-		compose_money_field(it, "price", cur, locale);
-		compose_money_field(it, "line_price", cur, locale);
+	if (!json_is_object(part))
+		return json_incref(part);
+	copy = json_copy(part);
+	compose_money_field(copy, "total", cur, locale);
+	compose_money_field(copy, "subtotal", cur, locale);
+	if (json_is_array(items = json_object_get(part, "items"))) {
+		list = json_array();
+		json_array_foreach(items, i, it) {
+			ic = json_is_object(it) ? json_copy(it) : json_incref(it);
+			compose_money_field(ic, "price", cur, locale);
+			compose_money_field(ic, "line_price", cur, locale);
+			json_array_append_new(list, ic);
+		}
+		json_object_set_new(copy, "items", list);
 	}
+	return copy;
 }
 
 /*
@@ -174,6 +187,13 @@ compose_cross_sell(const struct shop *shop, json_t *ctx)
 	return out;
 }
 
+/* obj[key] = value, a string, or null when value is NULL. */
+static void
+compose_set(json_t *obj, const char *key, const char *value)
+{
+	json_object_set_new(obj, key, value != NULL ? json_string(value) : json_null());
+}
+
 /* A string setting of the shop (shops file), or def. */
 static const char *
 compose_shop_str(const struct shop *shop, const char *key, const char *def)
@@ -187,7 +207,7 @@ json_t *
 compose_context(const struct config *cfg, const struct shop *shop, const struct sched_msg *m,
     const char *fmt_locale)
 {
-	json_t *c = json_object(), *part;
+	json_t *c = json_object(), *part, *o;
 	const char *key;
 	const char *first = compose_pick(m->ctx, "first_name");
 	const char *email = compose_pick(m->ctx, "email");
@@ -198,26 +218,33 @@ compose_context(const struct config *cfg, const struct shop *shop, const struct 
 	(void)cfg;
 	if (url == NULL)
 		url = def;
-	json_object_set_new(c, "shop", json_pack("{s:s, s:s, s:s, s:s, s:s}",
-	    "name", shop->name ? shop->name : shop->domain,
-	    "domain", shop->domain, "url", url,
-	    "review_url", compose_shop_str(shop, "review_url", url),
-	    "loyalty_url", compose_shop_str(shop, "loyalty_url", url)));
+	/* built key by key: json_pack parses its format on every call */
+	o = json_object();
+	compose_set(o, "name", shop->name ? shop->name : shop->domain);
+	compose_set(o, "domain", shop->domain);
+	compose_set(o, "url", url);
+	compose_set(o, "review_url", compose_shop_str(shop, "review_url", url));
+	compose_set(o, "loyalty_url", compose_shop_str(shop, "loyalty_url", url));
+	json_object_set_new(c, "shop", o);
 	free(def);
-	json_object_set_new(c, "customer", json_pack("{s:s?, s:s?, s:s?}",
-	    "first_name", first, "email", email, "locale", locale));
-	json_object_foreach(m->ctx, key, part)
-		if (strncmp(key, "ship", 4) != 0) {
-			/* a copy: formatting must not touch the claimed context */
-			json_t *copy = json_deep_copy(part);
-
-			if (strcmp(key, "order") == 0 || strcmp(key, "cart") == 0)
-				compose_money(copy, fmt_locale);
-			json_object_set_new(c, key, copy);
-		}
+	o = json_object();
+	compose_set(o, "first_name", first);
+	compose_set(o, "email", email);
+	compose_set(o, "locale", locale);
+	json_object_set_new(c, "customer", o);
+	json_object_foreach(m->ctx, key, part) {
+		/* formatting must not touch the claimed context: copies where it changes */
+		if (strcmp(key, "order") == 0 || strcmp(key, "cart") == 0)
+			json_object_set_new(c, key, compose_money(part, fmt_locale));
+		else if (strncmp(key, "ship", 4) != 0)
+			json_object_set(c, key, part);
+	}
 	json_object_set_new(c, "ship", compose_ship(m->ctx));
-	json_object_set_new(c, "message", json_pack("{s:s, s:s, s:s}",
-	    "id", m->id, "flow", m->flow, "step", m->step));
+	o = json_object();
+	compose_set(o, "id", m->id);
+	compose_set(o, "flow", m->flow);
+	compose_set(o, "step", m->step);
+	json_object_set_new(c, "message", o);
 	if (m->discount)
 		compose_discount(c, cfg, shop, m, fmt_locale);
 	if (strcmp(m->step, "cross_sell") == 0 || strcmp(m->template, "cross_sell") == 0) {
@@ -250,15 +277,15 @@ compose_part(const struct templates *t, const struct sched_msg *m, const char *p
     const char **used, int *missing, char **cause)
 {
 	struct render_stats st = { 0 };
+	const struct render_tpl *tpl;
 	struct buf b;
-	const char *text;
-	size_t len;
 
 	*out = NULL;
-	if ((text = templates_get(t, m->template, part, locale, shop_locale, used, &len)) == NULL)
+	if ((tpl = templates_get_compiled(t, m->template, part, locale, shop_locale,
+	    used)) == NULL)
 		return 0;
 	buf_init(&b);
-	if (render_string(text, len, ctx, flags, &b, &st, cause) == -1) {
+	if (render_tpl_run(tpl, ctx, flags, &b, &st, cause) == -1) {
 		buf_free(&b);
 		return -1;
 	}

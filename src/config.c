@@ -89,6 +89,8 @@ static const struct config_entry config_table[] = {
 	  "messages claimed per Redis call" },
 	{ "NUDGE_MAX_INFLIGHT", CT_INT, W, OFF(max_inflight), "1000", 1, 100000, NULL,
 	  "sends in flight per worker" },
+	{ "NUDGE_CLAIMS_INFLIGHT", CT_INT, W, OFF(claims_inflight), "4", 1, 64, NULL,
+	  "claims in flight per partition while it has more due than a batch" },
 	{ "NUDGE_POLL_MS", CT_INT, W, OFF(poll_ms), "1000", 10, 60000, NULL,
 	  "longest idle sleep between claims (wake-ups come by pub/sub sooner)" },
 	{ "NUDGE_GRACE_MS", CT_INT, W, OFF(grace_ms), "10000", 0, 600000, NULL,

@@ -39,6 +39,7 @@
 #include "dispatch_int.h"
 
 static void	dispatch_event_cb(evutil_socket_t, short, void *);
+static void	dispatch_req_free(struct dispatch_req *);
 
 void
 dispatch_enter(struct dispatch *d)
@@ -50,6 +51,7 @@ dispatch_enter(struct dispatch *d)
 static void
 dispatch_destroy(struct dispatch *d)
 {
+	struct dispatch_req *dr;
 	struct dispatch_sock *ds;
 	size_t i;
 
@@ -68,6 +70,10 @@ dispatch_destroy(struct dispatch *d)
 	while ((ds = LIST_FIRST(&d->dead)) != NULL) {
 		LIST_REMOVE(ds, entry);
 		free(ds);
+	}
+	while ((dr = TAILQ_FIRST(&d->spare)) != NULL) {
+		TAILQ_REMOVE(&d->spare, dr, entry);
+		dispatch_req_free(dr);
 	}
 	event_free(d->timer);
 	free(d);
@@ -96,8 +102,8 @@ dispatch_header(void *hctx, const char *name)
 	size_t i;
 
 	for (i = 0; i < dr->nh; i++) {
-		if (strcasecmp(dr->hname[i], name) == 0)
-			return dr->hval[i];
+		if (strcasecmp(dr->hdrs.data + dr->hname[i], name) == 0)
+			return dr->hdrs.data + dr->hval[i];
 	}
 	return NULL;
 }
@@ -105,19 +111,14 @@ dispatch_header(void *hctx, const char *name)
 static void
 dispatch_headers_clear(struct dispatch_req *dr)
 {
-	size_t i;
-
-	for (i = 0; i < dr->nh; i++) {
-		free(dr->hname[i]);
-		free(dr->hval[i]);
-	}
 	dr->nh = 0;
-	dr->hbytes = 0;
+	buf_reset(&dr->hdrs);
 }
 
 /*
  * One header line at a time. A status line starts a new response (after a
  * 100 Continue or a redirect), so only the final response's headers stay.
+ * Names and values go into one buffer (offsets, as it may move).
  */
 static size_t
 dispatch_header_cb(char *ptr, size_t size, size_t n, void *arg)
@@ -132,7 +133,7 @@ dispatch_header_cb(char *ptr, size_t size, size_t n, void *arg)
 	}
 	colon = memchr(ptr, ':', len);
 	if (colon == NULL || colon == ptr || dr->nh == DISPATCH_HDR_MAX ||
-	    dr->hbytes + len > DISPATCH_HDR_BYTES)
+	    dr->hdrs.len + len > DISPATCH_HDR_BYTES)
 		return len;
 	nlen = (size_t)(colon - ptr);
 	v = colon + 1;
@@ -144,10 +145,13 @@ dispatch_header_cb(char *ptr, size_t size, size_t n, void *arg)
 	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
 	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-	dr->hname[dr->nh] = xstrndup(ptr, nlen);
-	dr->hval[dr->nh] = xstrndup(v, vlen);
+	dr->hname[dr->nh] = dr->hdrs.len;
+	buf_add(&dr->hdrs, ptr, nlen);
+	buf_addc(&dr->hdrs, '\0');
+	dr->hval[dr->nh] = dr->hdrs.len;
+	buf_add(&dr->hdrs, v, vlen);
+	buf_addc(&dr->hdrs, '\0');
 	dr->nh++;
-	dr->hbytes += len;
 	return len;
 }
 
@@ -188,11 +192,63 @@ dispatch_req_free(struct dispatch_req *dr)
 		curl_easy_cleanup(dr->easy);
 	curl_slist_free_all(dr->headers);
 	curl_slist_free_all(dr->rcpt);
-	dispatch_headers_clear(dr);
+	buf_free(&dr->hdrs);
 	buf_free(&dr->body);
-	provider_req_free(dr->req);
-	free(dr->req);
+	if (dr->req != NULL) {
+		provider_req_free(dr->req);
+		free(dr->req);
+	}
 	free(dr);
+}
+
+/* A request struct: a spare one (easy handle and buffers kept) or a new one. */
+static struct dispatch_req *
+dispatch_req_get(struct dispatch *d)
+{
+	struct dispatch_req *dr;
+
+	if ((dr = TAILQ_FIRST(&d->spare)) != NULL) {
+		TAILQ_REMOVE(&d->spare, dr, entry);
+		d->nspare--;
+		return dr;
+	}
+	dr = xcalloc(1, sizeof *dr);
+	buf_init(&dr->body);
+	buf_init(&dr->hdrs);
+	return dr;
+}
+
+/*
+ * Done with dr: what belongs to this request goes, the easy handle (reset
+ * to defaults, so no option of this request leaks into the next) and the
+ * buffers stay for the next one, up to the peak in flight. dr's handle must
+ * not be in the multi handle.
+ */
+static void
+dispatch_req_put(struct dispatch *d, struct dispatch_req *dr)
+{
+	if (d->dying || d->nspare >= d->peak || d->nspare >= DISPATCH_SPARE_MAX) {
+		dispatch_req_free(dr);
+		return;
+	}
+	if (dr->easy != NULL)
+		curl_easy_reset(dr->easy);
+	curl_slist_free_all(dr->headers);
+	curl_slist_free_all(dr->rcpt);
+	dr->headers = dr->rcpt = NULL;
+	if (dr->req != NULL) {
+		provider_req_free(dr->req);
+		free(dr->req);
+		dr->req = NULL;
+	}
+	dr->cb = NULL;
+	dr->arg = NULL;
+	dr->upload_off = 0;
+	dr->errbuf[0] = '\0';
+	dispatch_headers_clear(dr);
+	buf_reset(&dr->body);
+	TAILQ_INSERT_HEAD(&d->spare, dr, entry);
+	d->nspare++;
 }
 
 /*
@@ -223,7 +279,7 @@ dispatch_finish(struct dispatch *d, struct dispatch_req *dr, CURLcode rc)
 	resp.now_ms = clock_now_ms();
 	resp.ref = dr->req->ref;
 	dr->cb(dr->arg, &resp);
-	dispatch_req_free(dr);
+	dispatch_req_put(d, dr);
 }
 
 /* Reports every transfer curl has finished. Called after socket_action. */
@@ -352,6 +408,7 @@ dispatch_new(struct event_base *base, long timeout_ms)
 	d->base = base;
 	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 15000;
 	TAILQ_INIT(&d->reqs);
+	TAILQ_INIT(&d->spare);
 	TAILQ_INIT(&d->jobs);
 	LIST_INIT(&d->socks);
 	LIST_INIT(&d->dead);
@@ -368,14 +425,21 @@ dispatch_new(struct event_base *base, long timeout_ms)
 	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
 	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, dispatch_timer_cb);
 	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-	/* Keep idle connections for reuse; limit concurrency elsewhere (worker). */
-	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
+	/*
+	 * Keep idle connections for reuse; limit concurrency elsewhere
+	 * (worker). dispatch_send raises the cache to the peak in flight.
+	 */
+	d->maxconnects = DISPATCH_CONNS_MIN;
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, d->maxconnects);
 	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
 	curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	return d;
 }
 
-/* The easy handle for dr; NULL when curl refuses an option. */
+/*
+ * Sets dr's easy handle up for its request (a spare one is reset to
+ * defaults, a new one made); NULL when curl refuses an option.
+ */
 static CURL *
 dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 {
@@ -385,13 +449,11 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 	size_t i;
 	CURL *e;
 
-	if ((e = curl_easy_init()) == NULL)
+	if ((e = dr->easy) == NULL && (e = dr->easy = curl_easy_init()) == NULL)
 		return NULL;
 	if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,smtp,smtps") != CURLE_OK) {
-		curl_easy_cleanup(e);
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,smtp,smtps") != CURLE_OK)
 		return NULL;
-	}
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)dr);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, dr->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -413,10 +475,8 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		 * (dispatch_smtp.c): the final reply is awaited in a blocking loop.
 		 */
 		if ((l = curl_slist_append(NULL, req->mail_rcpt != NULL ?
-		    req->mail_rcpt : "")) == NULL) {
-			curl_easy_cleanup(e);
+		    req->mail_rcpt : "")) == NULL)
 			return NULL;
-		}
 		dr->rcpt = l;
 		curl_easy_setopt(e, CURLOPT_MAIL_FROM, req->mail_from);
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, dr->rcpt);
@@ -457,10 +517,8 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		dr->headers = l;
 	else
 		rc = CURLE_OUT_OF_MEMORY;
-	if (rc != CURLE_OK) {
-		curl_easy_cleanup(e);
+	if (rc != CURLE_OK)
 		return NULL;
-	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, dr->headers);
 	return e;
 }
@@ -475,19 +533,15 @@ dispatch_send(struct dispatch *d, struct provider_req *req,
 {
 	struct dispatch_req *dr;
 
-	dr = xcalloc(1, sizeof *dr);
+	if (!d->dying && !d->inline_smtp && req->url != NULL &&
+	    strncasecmp(req->url, "smtp", 4) == 0)
+		return dispatch_smtp_send(d, req, cb, arg);
+	dr = dispatch_req_get(d);
 	dr->req = req;
 	dr->cb = cb;
 	dr->arg = arg;
 	dr->gen = d->gen;
-	if (!d->dying && !d->inline_smtp && req->url != NULL &&
-	    strncasecmp(req->url, "smtp", 4) == 0) {
-		free(dr);
-		return dispatch_smtp_send(d, req, cb, arg);
-	}
-	buf_init(&dr->body);
-	if (d->dying || req->url == NULL ||
-	    (dr->easy = dispatch_easy(d, dr)) == NULL) {
+	if (d->dying || req->url == NULL || dispatch_easy(d, dr) == NULL) {
 		dispatch_req_free(dr);
 		return -1;
 	}
@@ -497,7 +551,18 @@ dispatch_send(struct dispatch *d, struct provider_req *req,
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&d->reqs, dr, entry);
-	d->inflight++;
+	if (++d->inflight > d->peak) {
+		d->peak = d->inflight;
+		/*
+		 * Room in the connection cache for every request in flight:
+		 * with fewer, each finished request beyond the cache size
+		 * closes a connection that the next request opens again.
+		 */
+		if ((long)d->peak > d->maxconnects) {
+			d->maxconnects = (long)d->peak;
+			curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, d->maxconnects);
+		}
+	}
 	return 0;
 }
 

@@ -30,6 +30,8 @@
 #define DISPATCH_HDR_BYTES	(16 * 1024)
 #define DISPATCH_CONNECT_MAX_MS	5000L
 #define DISPATCH_SMTP_THREADS		4		/* SMTP threads, made on demand */
+#define DISPATCH_CONNS_MIN	256L		/* idle connections kept, at least */
+#define DISPATCH_SPARE_MAX	4096		/* finished requests kept for reuse, at most */
 
 struct dispatch_smtp;
 
@@ -51,10 +53,10 @@ struct dispatch_req {
 	unsigned long		 gen;		/* dispatch_abort_all's cut-off */
 
 	struct buf		 body;		/* first DISPATCH_BODY_MAX bytes */
-	char			*hname[DISPATCH_HDR_MAX];
-	char			*hval[DISPATCH_HDR_MAX];
+	struct buf		 hdrs;		/* "name\0value\0..." of the final response */
+	size_t			 hname[DISPATCH_HDR_MAX];	/* offsets into hdrs */
+	size_t			 hval[DISPATCH_HDR_MAX];
 	size_t			 nh;
-	size_t			 hbytes;
 	size_t			 upload_off;	/* SMTP: bytes of req->body read */
 	char			 errbuf[CURL_ERROR_SIZE];
 
@@ -75,6 +77,16 @@ struct dispatch {
 	TAILQ_HEAD(, dispatch_job) jobs;	/* on SMTP threads, not yet reported */
 
 	TAILQ_HEAD(, dispatch_req) reqs;
+	/*
+	 * Finished requests kept with their easy handle (reset) and buffers:
+	 * a steady stream of sends allocates nothing here. At most peak of
+	 * them, the most requests ever in flight at once, which also sizes
+	 * curl's connection cache (maxconnects).
+	 */
+	TAILQ_HEAD(, dispatch_req) spare;
+	size_t			 nspare;
+	size_t			 peak;
+	long			 maxconnects;
 	LIST_HEAD(, dispatch_sock) socks;
 	LIST_HEAD(, dispatch_sock) dead;	/* dropped by curl, not yet freed */
 };

@@ -488,22 +488,6 @@ provider_form_add(struct buf *b, const char *name, const char *value)
 	buf_add_urlenc(b, value != NULL ? value : "");
 }
 
-void
-provider_json_set(struct provider_json *pj, json_t *obj, const char *key,
-    const char *value)
-{
-	json_t *s;
-
-	if (value == NULL)
-		s = json_null();
-	else if ((s = json_string(value)) == NULL) {
-		if (pj->bad == NULL)
-			pj->bad = key;
-		return;
-	}
-	json_object_set_new(obj, key, s);
-}
-
 json_t *
 provider_resp_json(const struct provider_resp *resp)
 {

@@ -21,85 +21,80 @@
 #define POSTMARK_DEFAULT_URL	"https://api.postmarkapp.com"
 
 static void
-postmark_addr(struct provider_json *pj, json_t *root, const char *key,
-    const char *name, const char *addr)
+postmark_addr(struct provider_json *pj, const char *key, const char *name, const char *addr)
 {
 	char *a = provider_addr(name, addr);
 
-	provider_json_set(pj, root, key, a);
+	provider_json_str(pj, key, a);
 	free(a);
 }
 
-static json_t *
-postmark_header(const char *name, const char *value)
+static void
+postmark_header(struct provider_json *pj, const char *name, const char *value)
 {
-	return json_pack("{s:s, s:s}", "Name", name, "Value", value);
+	provider_json_open(pj, NULL, '{');
+	provider_json_str(pj, "Name", name);
+	provider_json_str(pj, "Value", value);
+	provider_json_close(pj);
 }
 
-static json_t *
+static void
 postmark_body(const struct message *m, struct provider_json *pj)
 {
-	json_t *root = json_object(), *meta, *hdrs;
 	char *s;
 
-	postmark_addr(pj, root, "From", m->from_name, m->from);
-	postmark_addr(pj, root, "To", m->to_name, m->to);
+	provider_json_open(pj, NULL, '{');
+	postmark_addr(pj, "From", m->from_name, m->from);
+	postmark_addr(pj, "To", m->to_name, m->to);
 	s = provider_clean(m->subject);
-	provider_json_set(pj, root, "Subject", s);
+	provider_json_str(pj, "Subject", s);
 	free(s);
 	if (m->text != NULL && *m->text != '\0')
-		provider_json_set(pj, root, "TextBody", m->text);
+		provider_json_str(pj, "TextBody", m->text);
 	if (m->html != NULL && *m->html != '\0')
-		provider_json_set(pj, root, "HtmlBody", m->html);
-	provider_json_set(pj, root, "MessageStream",
-	    m->promotional ? "broadcast" : "outbound");
+		provider_json_str(pj, "HtmlBody", m->html);
+	provider_json_str(pj, "MessageStream", m->promotional ? "broadcast" : "outbound");
 	if (m->step != NULL && *m->step != '\0')
-		provider_json_set(pj, root, "Tag", m->step);
+		provider_json_str(pj, "Tag", m->step);
 
-	meta = json_object();
+	provider_json_open(pj, "Metadata", '{');
 	if (m->id != NULL)
-		provider_json_set(pj, meta, "nudge_id", m->id);
+		provider_json_str(pj, "nudge_id", m->id);
 	if (m->shop != NULL)
-		provider_json_set(pj, meta, "shop", m->shop);
+		provider_json_str(pj, "shop", m->shop);
 	if (m->flow != NULL)
-		provider_json_set(pj, meta, "flow", m->flow);
+		provider_json_str(pj, "flow", m->flow);
 	if (m->step != NULL)
-		provider_json_set(pj, meta, "step", m->step);
-	json_object_set_new(root, "Metadata", meta);
+		provider_json_str(pj, "step", m->step);
+	provider_json_close(pj);
 
 	if (m->unsubscribe_url != NULL && *m->unsubscribe_url != '\0') {
 		s = xasprintf("<%s>", m->unsubscribe_url);
-		hdrs = json_array();
-		json_array_append_new(hdrs, postmark_header("List-Unsubscribe", s));
-		json_array_append_new(hdrs, postmark_header("List-Unsubscribe-Post",
-		    "List-Unsubscribe=One-Click"));
-		json_object_set_new(root, "Headers", hdrs);
+		provider_json_open(pj, "Headers", '[');
+		postmark_header(pj, "List-Unsubscribe", s);
+		postmark_header(pj, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+		provider_json_close(pj);
 		free(s);
 	}
-	return root;
+	provider_json_close(pj);
 }
 
 static int
 postmark_build(const struct config *cfg, const struct message *m,
     struct provider_req *req, char **cause)
 {
-	struct provider_json pj = { NULL };
-	json_t *root;
-	char *s;
+	struct provider_json pj;
 
 	if (provider_need("POSTMARK_SERVER_TOKEN", cfg->postmark_token, cause) != 0 ||
 	    provider_check_email("postmark", m, cause) != 0)
 		return -1;
-	root = postmark_body(m, &pj);
+	buf_reserve(&req->body, (m->html != NULL ? strlen(m->html) : 0) +
+	    (m->text != NULL ? strlen(m->text) : 0) + 1024);
+	provider_json_init(&pj, &req->body);
+	postmark_body(m, &pj);
 	if (pj.bad != NULL) {
 		*cause = xasprintf("postmark: %s is not valid UTF-8", pj.bad);
-		json_decref(root);
-		return -1;
-	}
-	s = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (s == NULL) {
-		*cause = xstrdup("postmark: cannot encode the request body");
+		buf_reset(&req->body);
 		return -1;
 	}
 	req->method = "POST";
@@ -107,8 +102,6 @@ postmark_build(const struct config *cfg, const struct message *m,
 	provider_req_header(req, "X-Postmark-Server-Token: %s", cfg->postmark_token);
 	provider_req_header(req, "Accept: application/json");
 	provider_req_header(req, "Content-Type: application/json");
-	buf_adds(&req->body, s);
-	free(s);
 	return 0;
 }
 

@@ -18,133 +18,113 @@
 #define SENDGRID_DEFAULT_URL	"https://api.sendgrid.com"
 #define SENDGRID_CATEGORY_MAX	255	/* characters, per the spec */
 
-/*
- * Builders that remember the first problem instead of checking every call:
- * json_string() refuses invalid UTF-8, and such a message can never be
- * sent, so it fails the build as a permanent error.
- */
-struct sendgrid_json {
-	const char	*bad;		/* first field that was not UTF-8 */
-};
-
-static void
-sendgrid_set(struct sendgrid_json *sj, json_t *obj, const char *key,
-    const char *value)
-{
-	json_t *s;
-
-	if ((s = json_string(value)) == NULL) {
-		if (sj->bad == NULL)
-			sj->bad = key;
-		return;
-	}
-	json_object_set_new(obj, key, s);
-}
-
 /* {"email":addr,"name":name}, name omitted when empty. */
-static json_t *
-sendgrid_addr(struct sendgrid_json *sj, const char *addr, const char *name)
+static void
+sendgrid_addr(struct provider_json *pj, const char *key, const char *addr, const char *name)
 {
-	json_t *o = json_object();
-
-	sendgrid_set(sj, o, "email", addr);
+	provider_json_open(pj, key, '{');
+	provider_json_str(pj, "email", addr);
 	if (name != NULL && *name != '\0')
-		sendgrid_set(sj, o, "name", name);
-	return o;
+		provider_json_str(pj, "name", name);
+	provider_json_close(pj);
 }
 
 static void
-sendgrid_content(struct sendgrid_json *sj, json_t *arr, const char *type,
-    const char *value)
+sendgrid_content(struct provider_json *pj, const char *type, const char *value)
 {
-	json_t *o;
-
 	/* The spec gives value minLength 1: an empty part is left out. */
 	if (value == NULL || *value == '\0')
 		return;
-	o = json_object();
-	sendgrid_set(sj, o, "type", type);
-	sendgrid_set(sj, o, "value", value);
-	json_array_append_new(arr, o);
+	provider_json_open(pj, NULL, '{');
+	provider_json_str(pj, "type", type);
+	provider_json_str(pj, "value", value);
+	provider_json_close(pj);
 }
 
-/* Categories must be unique and at most 255 characters; cut on a UTF-8 boundary. */
-static void
-sendgrid_category(struct sendgrid_json *sj, json_t *arr, const char *value)
+/* Bytes of value that make at most SENDGRID_CATEGORY_MAX characters (UTF-8). */
+static size_t
+sendgrid_category_len(const char *value)
 {
-	size_t i, n, chars = 0;
-	json_t *s;
+	size_t n, chars = 0;
 
-	if (value == NULL || *value == '\0' || json_array_size(arr) >= 10)
-		return;
 	for (n = 0; value[n] != '\0'; n++) {
 		if (((unsigned char)value[n] & 0xc0) != 0x80 &&
 		    ++chars > SENDGRID_CATEGORY_MAX)
 			break;
 	}
-	if ((s = json_stringn(value, n)) == NULL) {
-		if (sj->bad == NULL)
-			sj->bad = "categories";
-		return;
-	}
-	for (i = 0; i < json_array_size(arr); i++) {
-		if (json_equal(json_array_get(arr, i), s)) {
-			json_decref(s);
-			return;
-		}
-	}
-	json_array_append_new(arr, s);
+	return n;
 }
 
-static json_t *
-sendgrid_body(const struct message *m, struct sendgrid_json *sj)
+/*
+ * "categories": flow and step, each at most 255 characters (cut on a UTF-8
+ * boundary), unique, left out when both are empty.
+ */
+static void
+sendgrid_categories(struct provider_json *pj, const char *flow, const char *step)
 {
-	json_t *root, *pers, *args, *content, *cats, *hdrs;
+	size_t fn = flow != NULL ? sendgrid_category_len(flow) : 0;
+	size_t sn = step != NULL ? sendgrid_category_len(step) : 0;
 
-	pers = json_object();
-	json_object_set_new(pers, "to", json_pack("[o]",
-	    sendgrid_addr(sj, m->to, m->to_name)));
-	args = json_object();
+	if (fn == 0 && sn == 0)
+		return;
+	provider_json_open(pj, "categories", '[');
+	if (fn > 0)
+		provider_json_strn(pj, NULL, flow, fn);
+	if (sn > 0 && (sn != fn || memcmp(flow, step, sn) != 0))
+		provider_json_strn(pj, NULL, step, sn);
+	provider_json_close(pj);
+	if (pj->bad != NULL && strcmp(pj->bad, "value") == 0)
+		pj->bad = "categories";
+}
+
+/*
+ * The body, in the order SendGrid documents it. A field that is not UTF-8
+ * ends up in pj->bad (the message is refused).
+ */
+static void
+sendgrid_body(const struct message *m, struct provider_json *pj)
+{
+	char *u;
+
+	provider_json_open(pj, NULL, '{');
+	provider_json_open(pj, "personalizations", '[');
+	provider_json_open(pj, NULL, '{');
+	provider_json_open(pj, "to", '[');
+	sendgrid_addr(pj, NULL, m->to, m->to_name);
+	provider_json_close(pj);
+	provider_json_open(pj, "custom_args", '{');
 	if (m->id != NULL)
-		sendgrid_set(sj, args, "nudge_id", m->id);
+		provider_json_str(pj, "nudge_id", m->id);
 	if (m->shop != NULL)
-		sendgrid_set(sj, args, "shop", m->shop);
+		provider_json_str(pj, "shop", m->shop);
 	if (m->flow != NULL)
-		sendgrid_set(sj, args, "flow", m->flow);
+		provider_json_str(pj, "flow", m->flow);
 	if (m->step != NULL)
-		sendgrid_set(sj, args, "step", m->step);
-	json_object_set_new(pers, "custom_args", args);
+		provider_json_str(pj, "step", m->step);
+	provider_json_close(pj);
+	provider_json_close(pj);
+	provider_json_close(pj);
 
-	root = json_object();
-	json_object_set_new(root, "personalizations", json_pack("[o]", pers));
-	json_object_set_new(root, "from", sendgrid_addr(sj, m->from, m->from_name));
-	sendgrid_set(sj, root, "subject", m->subject != NULL ? m->subject : "");
-
+	sendgrid_addr(pj, "from", m->from, m->from_name);
+	provider_json_str(pj, "subject", m->subject != NULL ? m->subject : "");
 	/* text/plain first: SendGrid requires that order. */
-	content = json_array();
-	sendgrid_content(sj, content, "text/plain", m->text);
-	sendgrid_content(sj, content, "text/html", m->html);
-	json_object_set_new(root, "content", content);
-
-	cats = json_array();
-	sendgrid_category(sj, cats, m->flow);
-	sendgrid_category(sj, cats, m->step);
-	if (json_array_size(cats) > 0)
-		json_object_set_new(root, "categories", cats);
-	else
-		json_decref(cats);
+	provider_json_open(pj, "content", '[');
+	sendgrid_content(pj, "text/plain", m->text);
+	sendgrid_content(pj, "text/html", m->html);
+	provider_json_close(pj);
+	sendgrid_categories(pj, m->flow, m->step);
 
 	if (m->unsubscribe_url != NULL && *m->unsubscribe_url != '\0') {
-		hdrs = json_object();
-		json_object_set_new(hdrs, "List-Unsubscribe",
-		    json_sprintf("<%s>", m->unsubscribe_url));
-		json_object_set_new(hdrs, "List-Unsubscribe-Post",
-		    json_string("List-Unsubscribe=One-Click"));
-		if (json_object_get(hdrs, "List-Unsubscribe") == NULL && sj->bad == NULL)
-			sj->bad = "unsubscribe_url";
-		json_object_set_new(root, "headers", hdrs);
+		u = xasprintf("<%s>", m->unsubscribe_url);
+		provider_json_open(pj, "headers", '{');
+		provider_json_str(pj, "List-Unsubscribe", u);
+		provider_json_str(pj, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+		provider_json_close(pj);
+		if (pj->bad != NULL && strcmp(pj->bad, "List-Unsubscribe") == 0)
+			pj->bad = "unsubscribe_url";
+		free(u);
 	}
-	return root;
+	provider_json_close(pj);
 }
 
 /*
@@ -157,10 +137,8 @@ sendgrid_build(const struct config *cfg, const struct message *m,
     struct provider_req *req, char **cause)
 {
 	const char *base = cfg->sendgrid_url;
-	struct sendgrid_json sj = { NULL };
+	struct provider_json pj;
 	size_t blen;
-	json_t *root;
-	char *s;
 
 	if (cfg->sendgrid_api_key == NULL || *cfg->sendgrid_api_key == '\0') {
 		*cause = xstrdup("SENDGRID_API_KEY is empty");
@@ -174,18 +152,16 @@ sendgrid_build(const struct config *cfg, const struct message *m,
 		*cause = xstrdup("sendgrid: message has neither text nor html");
 		return -1;
 	}
-	root = sendgrid_body(m, &sj);
-	if (sj.bad != NULL) {
-		*cause = xasprintf("sendgrid: %s is not valid UTF-8", sj.bad);
-		json_decref(root);
+	/* room for the parts and the rest, so the body grows once at most */
+	buf_reserve(&req->body, (m->html != NULL ? strlen(m->html) : 0) +
+	    (m->text != NULL ? strlen(m->text) : 0) + 1024);
+	provider_json_init(&pj, &req->body);
+	sendgrid_body(m, &pj);
+	if (pj.bad != NULL) {
+		*cause = xasprintf("sendgrid: %s is not valid UTF-8", pj.bad);
+		buf_reset(&req->body);
 		return -1;
 	}
-	if ((s = json_dumps(root, JSON_COMPACT)) == NULL) {
-		json_decref(root);
-		*cause = xstrdup("sendgrid: cannot encode the request body");
-		return -1;
-	}
-	json_decref(root);
 
 	if (base == NULL || *base == '\0')
 		base = SENDGRID_DEFAULT_URL;
@@ -196,8 +172,6 @@ sendgrid_build(const struct config *cfg, const struct message *m,
 	req->url = xasprintf("%.*s/v3/mail/send", (int)blen, base);
 	provider_req_header(req, "Authorization: Bearer %s", cfg->sendgrid_api_key);
 	provider_req_header(req, "Content-Type: application/json");
-	buf_adds(&req->body, s);
-	free(s);
 	return 0;
 }
 

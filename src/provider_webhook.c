@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "clock.h"
 #include "config.h"
 #include "provider.h"
@@ -35,29 +33,28 @@ webhook_channel(enum channel c)
 	}
 }
 
-static json_t *
+static void
 webhook_body(const struct message *m, struct provider_json *pj)
 {
-	json_t *root = json_object();
-
-	provider_json_set(pj, root, "id", m->id);
-	provider_json_set(pj, root, "shop", m->shop);
-	provider_json_set(pj, root, "flow", m->flow);
-	provider_json_set(pj, root, "step", m->step);
-	provider_json_set(pj, root, "channel", webhook_channel(m->channel));
-	provider_json_set(pj, root, "locale", m->locale);
-	provider_json_set(pj, root, "to", m->to);
-	provider_json_set(pj, root, "to_name", m->to_name);
-	provider_json_set(pj, root, "from", m->from);
-	provider_json_set(pj, root, "from_name", m->from_name);
-	provider_json_set(pj, root, "subject", m->subject);
-	provider_json_set(pj, root, "html", m->html);
-	provider_json_set(pj, root, "text", m->text);
-	json_object_set_new(root, "promotional", json_boolean(m->promotional));
-	provider_json_set(pj, root, "unsubscribe_url",
+	provider_json_open(pj, NULL, '{');
+	provider_json_str(pj, "id", m->id);
+	provider_json_str(pj, "shop", m->shop);
+	provider_json_str(pj, "flow", m->flow);
+	provider_json_str(pj, "step", m->step);
+	provider_json_str(pj, "channel", webhook_channel(m->channel));
+	provider_json_str(pj, "locale", m->locale);
+	provider_json_str(pj, "to", m->to);
+	provider_json_str(pj, "to_name", m->to_name);
+	provider_json_str(pj, "from", m->from);
+	provider_json_str(pj, "from_name", m->from_name);
+	provider_json_str(pj, "subject", m->subject);
+	provider_json_str(pj, "html", m->html);
+	provider_json_str(pj, "text", m->text);
+	provider_json_bool(pj, "promotional", m->promotional);
+	provider_json_str(pj, "unsubscribe_url",
 	    m->unsubscribe_url != NULL && *m->unsubscribe_url != '\0' ?
 	    m->unsubscribe_url : NULL);
-	return root;
+	provider_json_close(pj);
 }
 
 /* The HMAC key of secret (see the top). 0, or -1 with *cause. */
@@ -90,12 +87,11 @@ webhook_build(const struct config *cfg, const struct message *m,
     struct provider_req *req, char **cause)
 {
 	unsigned char key[WEBHOOK_KEY_MAX], mac[SIG_LEN];
-	struct provider_json pj = { NULL };
+	struct provider_json pj;
 	long long ts;
 	size_t keylen;
 	struct buf signed_;
-	json_t *root;
-	char *body, *b64;
+	char *b64;
 
 	if (provider_need("NUDGE_WEBHOOK_URL", cfg->webhook_url, cause) != 0 ||
 	    provider_need("NUDGE_WEBHOOK_SECRET", cfg->webhook_secret, cause) != 0 ||
@@ -107,22 +103,18 @@ webhook_build(const struct config *cfg, const struct message *m,
 		*cause = xstrdup("webhook: message id is empty or not header-safe");
 		return -1;
 	}
-	root = webhook_body(m, &pj);
+	provider_json_init(&pj, &req->body);
+	webhook_body(m, &pj);
 	if (pj.bad != NULL) {
 		*cause = xasprintf("webhook: %s is not valid UTF-8", pj.bad);
-		json_decref(root);
-		return -1;
-	}
-	body = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (body == NULL) {
-		*cause = xstrdup("webhook: cannot encode the request body");
+		buf_reset(&req->body);
 		return -1;
 	}
 
 	ts = (long long)(clock_now_ms() / 1000);
 	buf_init(&signed_);
-	buf_printf(&signed_, "%s.%lld.%s", m->id, ts, body);
+	buf_printf(&signed_, "%s.%lld.", m->id, ts);
+	buf_add(&signed_, req->body.data, req->body.len);
 	sig_hmac_sha256(key, keylen, signed_.data, signed_.len, mac);
 	buf_free(&signed_);
 	b64 = sig_b64_encode(mac, sizeof mac);
@@ -134,9 +126,7 @@ webhook_build(const struct config *cfg, const struct message *m,
 	provider_req_header(req, "webhook-id: %s", m->id);
 	provider_req_header(req, "webhook-timestamp: %lld", ts);
 	provider_req_header(req, "webhook-signature: v1,%s", b64);
-	buf_adds(&req->body, body);
 	free(b64);
-	free(body);
 	return 0;
 }
 

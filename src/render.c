@@ -3,7 +3,8 @@
  *
  * A template is parsed once into a flat token list in which every section
  * records the index of its close, so rendering is one walk over the list
- * and never rescans text. Nesting is capped at RENDER_MAX_DEPTH while
+ * and never rescans text. The worker's templates are parsed when loaded
+ * (render_compile) and rendered many times from their tokens. Nesting is capped at RENDER_MAX_DEPTH while
  * parsing, which bounds both the render recursion and the context stack.
  * Templates come from operators, but this code is fuzzed: arbitrary bytes
  * must give an error, never a crash, a read past len or a hang.
@@ -278,6 +279,37 @@ render_parse_all(struct render_parser *p, const char *tpl, size_t len,
 	return -1;
 }
 
+/* A parsed template: its tokens point into the text, which outlives them. */
+struct render_tpl {
+	struct render_tok	*toks;
+	size_t			 ntoks;
+	size_t			 len;	/* of the text: what the output is sized by */
+};
+
+struct render_tpl *
+render_compile(const char *tpl, size_t len, char **cause)
+{
+	struct render_parser p;
+	struct render_tpl *t;
+
+	if (render_parse_all(&p, tpl, len, cause) != 0)
+		return NULL;
+	t = xmalloc(sizeof *t);
+	t->toks = p.toks;
+	t->ntoks = p.ntoks;
+	t->len = p.len;
+	return t;
+}
+
+void
+render_tpl_free(struct render_tpl *t)
+{
+	if (t == NULL)
+		return;
+	free(t->toks);
+	free(t);
+}
+
 int
 render_check(const char *tpl, size_t len, char **cause)
 {
@@ -511,17 +543,13 @@ render_range(struct render_state *r, size_t i, size_t end)
 }
 
 int
-render_string(const char *tpl, size_t len, json_t *ctx, int flags,
-    struct buf *out, struct render_stats *st, char **cause)
+render_tpl_run(const struct render_tpl *t, json_t *ctx, int flags, struct buf *out,
+    struct render_stats *st, char **cause)
 {
-	struct render_parser p;
 	struct render_state r;
-	int rc;
 
-	if (render_parse_all(&p, tpl, len, cause) != 0)
-		return -1;
 	memset(&r, 0, sizeof r);
-	r.toks = p.toks;
+	r.toks = t->toks;
 	r.flags = flags;
 	r.out = out;
 	r.start = out->len;
@@ -529,11 +557,14 @@ render_string(const char *tpl, size_t len, json_t *ctx, int flags,
 	if (ctx != NULL)
 		r.stack[r.top++] = ctx;
 
-	buf_reserve(out, 0);	/* out->data is a string even when empty */
+	/*
+	 * Room for about the template's size and its values: one allocation
+	 * instead of a doubling series (and out->data is a string even when
+	 * the output is empty).
+	 */
+	buf_reserve(out, t->len + t->len / 4);
 	out->data[out->len] = '\0';
-	rc = render_range(&r, 0, p.ntoks);
-	free(p.toks);
-	if (rc != 0) {
+	if (render_range(&r, 0, t->ntoks) != 0) {
 		out->len = r.start;
 		out->data[out->len] = '\0';
 		if (cause != NULL)
@@ -541,4 +572,18 @@ render_string(const char *tpl, size_t len, json_t *ctx, int flags,
 		return -1;
 	}
 	return 0;
+}
+
+int
+render_string(const char *tpl, size_t len, json_t *ctx, int flags,
+    struct buf *out, struct render_stats *st, char **cause)
+{
+	struct render_tpl *t;
+	int rc;
+
+	if ((t = render_compile(tpl, len, cause)) == NULL)
+		return -1;
+	rc = render_tpl_run(t, ctx, flags, out, st, cause);
+	render_tpl_free(t);
+	return rc;
 }

@@ -2,8 +2,9 @@
  * templates: the message templates on disk, loaded once at start.
  *
  * Layout: <dir>/<locale>/<template>.<part>, part one of subject, html, txt,
- * sms. Every file is syntax-checked when loaded, so a broken template stops
- * the daemon at start instead of failing messages later. Other files
+ * sms. Every file is parsed when loaded, so a broken template stops the
+ * daemon at start instead of failing messages later, and the worker renders
+ * from the parsed form instead of parsing each message's templates again. Other files
  * (README, editor backups) and hidden entries are skipped; hidden entries
  * include the "..data" links of a Kubernetes ConfigMap mount, whose files
  * are reached through the visible symlinks instead.
@@ -32,6 +33,7 @@ struct templates_entry {
 	const char	*part;		/* one of templates_parts */
 	char		*text;
 	size_t		 len;
+	struct render_tpl *tpl;		/* text, parsed once */
 };
 
 struct templates {
@@ -157,6 +159,7 @@ templates_add_file(struct templates *t, const char *path, const char *locale,
     char **cause)
 {
 	struct templates_entry *e;
+	struct render_tpl *tpl;
 	char *text, *why = NULL;
 	size_t len;
 
@@ -171,7 +174,7 @@ templates_add_file(struct templates *t, const char *path, const char *locale,
 		while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
 			text[--len] = '\0';
 	}
-	if (render_check(text, len, &why) != 0) {
+	if ((tpl = render_compile(text, len, &why)) == NULL) {
 		*cause = xasprintf("%s: %s", path, why);
 		free(why);
 		free(text);
@@ -188,6 +191,7 @@ templates_add_file(struct templates *t, const char *path, const char *locale,
 	e->part = part;
 	e->text = text;
 	e->len = len;
+	e->tpl = tpl;
 	return 0;
 }
 
@@ -290,6 +294,7 @@ templates_free(struct templates *t)
 		free(t->v[i].key);
 		free(t->v[i].name);
 		free(t->v[i].text);
+		render_tpl_free(t->v[i].tpl);
 	}
 	free(t->v);
 	free(t);
@@ -301,9 +306,10 @@ templates_count(const struct templates *t)
 	return t->n;
 }
 
-const char *
-templates_get(const struct templates *t, const char *name, const char *part,
-    const char *locale, const char *shop_locale, const char **used, size_t *len)
+/* The entry templates_get describes, or NULL. */
+static const struct templates_entry *
+templates_lookup(const struct templates *t, const char *name, const char *part,
+    const char *locale, const char *shop_locale)
 {
 	char cand[5][TEMPLATES_LOCALE_MAX];
 	const struct templates_entry *e;
@@ -330,15 +336,38 @@ templates_get(const struct templates *t, const char *name, const char *part,
 	strcpy(cand[n++], "en");
 
 	for (i = 0; i < n; i++) {
-		if ((e = templates_find(t, cand[i], name, part)) == NULL)
-			continue;
-		if (used != NULL)
-			*used = e->locale;
-		if (len != NULL)
-			*len = e->len;
-		return e->text;
+		if ((e = templates_find(t, cand[i], name, part)) != NULL)
+			return e;
 	}
 	return NULL;
+}
+
+const char *
+templates_get(const struct templates *t, const char *name, const char *part,
+    const char *locale, const char *shop_locale, const char **used, size_t *len)
+{
+	const struct templates_entry *e = templates_lookup(t, name, part, locale, shop_locale);
+
+	if (e == NULL)
+		return NULL;
+	if (used != NULL)
+		*used = e->locale;
+	if (len != NULL)
+		*len = e->len;
+	return e->text;
+}
+
+const struct render_tpl *
+templates_get_compiled(const struct templates *t, const char *name, const char *part,
+    const char *locale, const char *shop_locale, const char **used)
+{
+	const struct templates_entry *e = templates_lookup(t, name, part, locale, shop_locale);
+
+	if (e == NULL)
+		return NULL;
+	if (used != NULL)
+		*used = e->locale;
+	return e->tpl;
 }
 
 int

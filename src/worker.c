@@ -11,13 +11,73 @@
  * the claim script's reply; the tick timer fires at the earliest of them or
  * after the poll interval (which also finds expired leases), and pub/sub
  * wake-ups from the apply script pull it earlier. A full batch means more
- * is due: that partition is claimed again at once.
+ * is due: that partition is claimed again at once, and while it stays so
+ * (a backlog) up to NUDGE_CLAIMS_INFLIGHT claims of it are in flight, so
+ * Redis runs the next claim while we send the last batch. Claims are
+ * atomic scripts: two on one partition never take the same message.
+ *
+ * Room: NUDGE_MAX_INFLIGHT bounds the sends not yet answered by their
+ * provider and the messages claims in flight asked for. A send whose
+ * outcome is only being reported to Redis no longer holds a place (it
+ * costs nothing but the ack, and the provider could take the next send
+ * meanwhile); while anything is out a claim waits
+ * for a quarter batch of room instead of asking for one message per
+ * finished send (a script call each). With no room nothing is armed for
+ * the partitions: a finished send re-arms the tick.
  */
 #include "worker_int.h"
 #include "sms.h"
 
 static void	worker_tick_cb(evutil_socket_t, short, void *);
 static void	worker_report(struct send *);
+
+/* One claim in flight: what it asked for, returned to the room when it answers. */
+struct worker_claim {
+	struct worker	*w;
+	long		 want;
+};
+
+/* Time kept, after the longest send, for its outcome to reach Redis within the lease. */
+static int64_t
+worker_ack_allowance(const struct config *cfg)
+{
+	int64_t spare = (cfg->lease_ms - cfg->send_timeout_ms) / 2;
+
+	return spare < 1000 ? spare : 1000;
+}
+
+/* Whether partition p takes another claim: one at a time, more while it has a backlog. */
+static int
+worker_may_claim(const struct worker *w, int p)
+{
+	return w->claiming[p] == 0 ||
+	    (w->backlog[p] && w->claiming[p] < w->cfg->claims_inflight);
+}
+
+/* How many messages a claim asks for now; 0 to wait for a send to finish. */
+static long
+worker_claim_size(const struct worker *w)
+{
+	long busy = (long)(w->inflight - w->reporting) + w->claim_want;
+	long room = w->cfg->max_inflight - busy, least;
+
+	if (room > w->cfg->claim_batch)
+		room = w->cfg->claim_batch;
+	if (w->cfg->provider_rate > 0) {
+		/* no more than the provider takes before the leases run short */
+		long most = w->cfg->provider_rate * (w->cfg->lease_ms -
+		    w->cfg->send_timeout_ms - worker_ack_allowance(w->cfg)) / 1000;
+
+		if (room > most - busy)
+			room = most - busy;
+		if (room < 1 && busy == 0)
+			room = 1;
+	}
+	least = w->cfg->claim_batch < w->cfg->max_inflight ? w->cfg->claim_batch :
+	    w->cfg->max_inflight;
+	least = busy > 0 ? (least + 3) / 4 : 1;
+	return room >= least ? room : 0;
+}
 
 static void
 worker_arm(struct worker *w)
@@ -28,15 +88,25 @@ worker_arm(struct worker *w)
 
 	if (w->stopping)
 		return;
-	for (p = 0; p < w->nparts; p++)
-		if (!w->claiming[p] && w->next_due[p] < at)
-			at = w->next_due[p];
+	if (worker_claim_size(w) > 0) {
+		for (p = 0; p < w->nparts; p++)
+			if (worker_may_claim(w, p) && w->next_due[p] < at)
+				at = w->next_due[p];
+	}
 	d = at - now;
 	if (d < 0)
 		d = 0;
 	tv.tv_sec = d / 1000;
 	tv.tv_usec = (d % 1000) * 1000;
 	evtimer_add(w->tick, &tv);
+}
+
+/* A stop is done once nothing is in flight: no send, no claim that could still bring some. */
+static void
+worker_check_done(struct worker *w)
+{
+	if (w->stopping && w->inflight == 0 && w->claims == 0)
+		w->done = 1;
 }
 
 static struct send *
@@ -86,6 +156,8 @@ send_free(struct send *s)
 	compose_free(&s->c);
 	sched_msg_free(s->m);
 	free(s->info);
+	if (s->reporting)
+		w->reporting--;
 	free(s);
 	w->inflight--;
 }
@@ -160,17 +232,18 @@ worker_acked_cb(void *arg, int applied, const char *err)
 	} else if (!applied)
 		log_warn(s->m->id, "stale lease: another worker owns this message now");
 	send_free(s);
-	if (w->stopping && w->inflight == 0)
-		w->done = 1;
-	else
-		worker_arm(w);
+	worker_check_done(w);
+	worker_arm(w);
 }
 
 static void
 worker_report(struct send *s)
 {
-	if (s->ack_tries == 0)
+	if (!s->reporting) {
+		s->reporting = 1;
+		s->w->reporting++;
 		worker_log_outcome(s);
+	}
 	if (sched_ack(s->w->sched, s->m, s->outcome, clock_now_ms(), s->retry_at, s->info,
 	    worker_acked_cb, s) == -1)
 		worker_acked_cb(s, 0, "redis not connected");
@@ -221,9 +294,10 @@ static void
 worker_sent_cb(void *arg, const struct provider_resp *resp)
 {
 	struct send *s = arg;
+	struct worker *w = s->w;
 	struct provider_result r;
 
-	if (s->w->freeing)
+	if (w->freeing)
 		return;
 	memset(&r, 0, sizeof r);
 	s->prov->classify(resp, &r);
@@ -233,6 +307,7 @@ worker_sent_cb(void *arg, const struct provider_resp *resp)
 	lane_done(s->lane);
 	s->lane = NULL;
 	worker_outcome(s, &r);
+	worker_arm(w);		/* its place is free while the ack goes out */
 }
 
 static const struct provider *
@@ -245,15 +320,6 @@ worker_provider(struct worker *w, const char *channel)
 	if (strcmp(channel, "webhook") == 0)
 		return w->hook;
 	return NULL;
-}
-
-/* Time kept, after the longest send, for its outcome to reach Redis within the lease. */
-static int64_t
-worker_ack_allowance(const struct config *cfg)
-{
-	int64_t spare = (cfg->lease_ms - cfg->send_timeout_ms) / 2;
-
-	return spare < 1000 ? spare : 1000;
 }
 
 /* The provider's lane lets the send start (or drains it at shutdown). */
@@ -413,17 +479,29 @@ static void
 worker_claimed_cb(void *arg, int p, struct sched_msg **msgs, size_t n, int64_t next_due,
     const char *err)
 {
-	struct worker *w = arg;
+	struct worker_claim *c = arg;
+	struct worker *w = c->w;
 	int64_t now = clock_now_ms();
+	long want = c->want;
 	size_t i;
 
-	w->claiming[p] = 0;
+	free(c);
+	w->claiming[p]--;
+	w->claims--;
+	w->claim_want -= want;
+	if (w->freeing) {
+		for (i = 0; i < n; i++)
+			sched_msg_free(msgs[i]);
+		return;
+	}
 	if (err != NULL) {
 		metrics_add(w->metrics, "nudge_redis_errors_total", NULL, 1);
 		log_warn(NULL, "claim on partition %d failed: %s", p, err);
 		w->next_due[p] = now + w->cfg->poll_ms;
+		w->backlog[p] = 0;
 		for (i = 0; i < n; i++)
 			sched_msg_free(msgs[i]);
+		worker_check_done(w);
 		worker_arm(w);
 		return;
 	}
@@ -439,13 +517,36 @@ worker_claimed_cb(void *arg, int p, struct sched_msg **msgs, size_t n, int64_t n
 		}
 		worker_process(w, msgs[i]);
 	}
-	if (n > 0 && (long)n >= w->cfg->claim_batch)
+	if (n > 0 && (long)n >= want) {
 		w->next_due[p] = now;		/* a full batch: more is due */
-	else
+		w->backlog[p] = 1;
+	} else {
 		w->next_due[p] = next_due >= 0 ? next_due : now + w->cfg->poll_ms;
-	if (w->stopping && w->inflight == 0)
-		w->done = 1;
+		w->backlog[p] = 0;
+	}
+	worker_check_done(w);
 	worker_arm(w);
+}
+
+/* Asks Redis for up to want due messages of partition p. 0, or -1 when not connected. */
+static int
+worker_claim(struct worker *w, int p, int64_t now, long want)
+{
+	struct worker_claim *c = xmalloc(sizeof *c);
+	char token[64];
+
+	c->w = w;
+	c->want = want;
+	snprintf(token, sizeof token, "%s:%lu", w->wid, ++w->claim_seq);
+	if (sched_claim(w->sched, p, now, want, token, worker_quiet(w, now),
+	    worker_claimed_cb, c) == -1) {
+		free(c);
+		return -1;
+	}
+	w->claiming[p]++;
+	w->claims++;
+	w->claim_want += want;
+	return 0;
 }
 
 static void
@@ -453,9 +554,8 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	int64_t now = clock_now_ms();
-	long room;
+	long want;
 	int p;
-	char token[64];
 
 	(void)fd;
 	(void)what;
@@ -482,32 +582,13 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 			w->next_due[p] = 0;
 	}
 	for (p = 0; p < w->nparts; p++) {
-		if (w->claiming[p] || w->next_due[p] > now)
-			continue;
-		room = w->cfg->max_inflight - (long)w->inflight;
-		if (room <= 0)
-			break;		/* a finished send re-arms us */
-		if (room > w->cfg->claim_batch)
-			room = w->cfg->claim_batch;
-		if (w->cfg->provider_rate > 0) {
-			/* no more than the provider takes before the leases run short */
-			long most = w->cfg->provider_rate * (w->cfg->lease_ms -
-			    w->cfg->send_timeout_ms - worker_ack_allowance(w->cfg)) / 1000;
-
-			if (room > most - (long)w->inflight)
-				room = most - (long)w->inflight;
-			if (room < 1) {
-				if (w->inflight > 0)
-					break;
-				room = 1;
+		while (w->next_due[p] <= now && worker_may_claim(w, p) &&
+		    (want = worker_claim_size(w)) > 0) {
+			if (worker_claim(w, p, now, want) == -1) {
+				w->next_due[p] = now + w->cfg->poll_ms;
+				break;
 			}
 		}
-		snprintf(token, sizeof token, "%s:%lu", w->wid, ++w->claim_seq);
-		if (sched_claim(w->sched, p, now, room, token, worker_quiet(w, now),
-		    worker_claimed_cb, w) == 0)
-			w->claiming[p] = 1;
-		else
-			w->next_due[p] = now + w->cfg->poll_ms;
 	}
 	worker_arm(w);
 }
@@ -602,7 +683,8 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 		w->hook = provider_find("webhook");
 	w->nparts = (int)cfg->partitions;
 	w->next_due = xcalloc((size_t)w->nparts, sizeof *w->next_due);
-	w->claiming = xcalloc((size_t)w->nparts, 1);
+	w->claiming = xcalloc((size_t)w->nparts, sizeof *w->claiming);
+	w->backlog = xcalloc((size_t)w->nparts, 1);
 	http_request_id(w->wid);
 	w->tick = evtimer_new(base, worker_tick_cb, w);
 	if (worker_observe_setup(w, cause) == -1) {
@@ -648,10 +730,9 @@ worker_stop(struct worker *w)
 	lane_drain(w->sms_lane);
 	lane_drain(w->hook_lane);
 	log_info(w->wid, "stopping: %u sends in flight", w->inflight);
-	if (w->inflight == 0) {
-		w->done = 1;
+	worker_check_done(w);
+	if (w->done)
 		return;
-	}
 	tv.tv_sec = w->cfg->grace_ms / 1000;
 	tv.tv_usec = (w->cfg->grace_ms % 1000) * 1000;
 	w->grace = evtimer_new(w->base, worker_grace_cb, w);
@@ -692,5 +773,6 @@ worker_free(struct worker *w)
 	sched_free(w->sched);
 	free(w->next_due);
 	free(w->claiming);
+	free(w->backlog);
 	free(w);
 }

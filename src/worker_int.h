@@ -64,11 +64,15 @@ struct worker {
 	struct event		*grace;
 	int			 nparts;
 	int64_t			*next_due;	/* per partition; 0 = claim now */
-	unsigned char		*claiming;	/* per partition: claim outstanding */
+	unsigned short		*claiming;	/* per partition: claims outstanding */
+	unsigned char		*backlog;	/* per partition: the last claim came back full */
+	unsigned		 claims;	/* claims outstanding, all partitions */
+	long			 claim_want;	/* messages those claims asked for */
 	int64_t			 last_poll;
 	unsigned long		 claim_seq;
 	char			 wid[HTTP_RID_LEN + 1];
 	unsigned		 inflight;	/* claimed, outcome not yet reported */
+	unsigned		 reporting;	/* of those: outcome known, its ack in flight */
 	int			 stopping;
 	int			 done;
 	int			 freeing;	/* callbacks during worker_free do nothing */
@@ -85,6 +89,7 @@ struct send {
 	int64_t			 lease_end;	/* when our claim runs out */
 	int64_t			 start_ms;
 	int			 ack_tries;
+	int			 reporting;	/* outcome known: only its ack is left */
 	enum sched_outcome	 outcome;
 	int64_t			 retry_at;
 	char			*info;

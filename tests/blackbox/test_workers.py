@@ -627,6 +627,32 @@ def test_provider_rate_limit(nudge, sendgrid_stub, flows):
     print("\nrate 20/s: 60 sends spread over %.2f s" % span)
 
 
+# ------------------------------------------------- 7b. several claims in flight
+
+def test_claims_in_flight_one_partition(nudge, sendgrid_stub, flows):
+    """One shop is one partition: with small batches and several claims of
+    it in flight at once, every message still goes out exactly once, with
+    no stale ack, no reclaimed lease and no retry."""
+    n = 400
+    sendgrid_stub.delay = 0.02
+    srv = nudge.server(flows)
+    assert post_all(srv, [make_order(1700 + i) for i in range(n)]) == n
+    w = nudge.worker(dict(flows, NUDGE_CLAIM_BATCH="7", NUDGE_CLAIMS_INFLIGHT="4",
+                          NUDGE_MAX_INFLIGHT="60", NUDGE_PROVIDER_CONCURRENCY="60"))
+    sendgrid_stub.wait_requests(n, timeout=60, accepted=True)
+    r = nudge.redis
+    ms = wait_all_final(r, n, timeout=20)
+    reqs = sendgrid_stub.settle(0.5)
+    assert len(reqs) == n, sendgrid_stub.report()
+    assert_each_sent_once(reqs, ms)
+    assert {i: m["st"] for i, m in ms.items() if m["st"] != "sent"} == {}
+    assert all(m["a"] == "1" for m in ms.values())
+    st = stats(r)
+    assert st["sent"] == n, st
+    assert (st["retry"], st["reclaimed"], st["stale_acks"]) == (0, 0, 0), st
+    assert len(log_events(w, "sent")) == n
+
+
 # ----------------------------------------------------------- 8. status --json
 
 def status(nudge):

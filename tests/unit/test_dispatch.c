@@ -621,6 +621,98 @@ test_smtp(void **state)
 	buf_free(&got);
 }
 
+/*
+ * Finished requests leave their easy handle for the next one: nothing of a
+ * request (method, credentials, body) may carry over into the next one on
+ * the same handle, and the connection is reused.
+ */
+static void
+test_reuse_resets(void **state)
+{
+	struct ctx *c = ctx_new(2000);
+	struct provider_req *req;
+	char *url, *want;
+
+	(void)state;
+	url = xasprintf("http://127.0.0.1:%d/info", c->srv.port);
+	req = mkreq("PUT", url, "12345");
+	req->userpwd = xstrdup("api:secret");
+	assert_int_equal(dispatch_send(c->d, req, on_done, &c->calls[0]), 0);
+	run_until(c, 1);
+	assert_int_equal(dispatch_send(c->d, mkreq("GET", url, NULL), on_done,
+	    &c->calls[1]), 0);
+	run_until(c, 2);
+	assert_int_equal(dispatch_send(c->d, mkreq("POST", url, "ab"), on_done,
+	    &c->calls[2]), 0);
+	run_until(c, 3);
+	free(url);
+
+	want = xasprintf("%d|Basic YXBpOnNlY3JldA==|5", (int)EVHTTP_REQ_PUT);
+	assert_string_equal(c->calls[0].body, want);
+	free(want);
+	want = xasprintf("%d|-|0", (int)EVHTTP_REQ_GET);
+	assert_string_equal(c->calls[1].body, want);
+	free(want);
+	want = xasprintf("%d|-|2", (int)EVHTTP_REQ_POST);
+	assert_string_equal(c->calls[2].body, want);
+	free(want);
+	assert_int_equal(c->srv.connections, 1);
+	assert_int_equal(c->srv.bad_requests, 0);
+	ctx_free(c);
+}
+
+#define NWIDE	300	/* more than curl's default cache of 256 connections */
+
+static int wide_done, wide_ok;
+
+static void
+on_wide(void *arg, const struct provider_resp *resp)
+{
+	(void)arg;
+	if (resp->status == 202)
+		wide_ok++;
+	if (++wide_done == NWIDE)
+		event_base_loopexit(cur->srv.base, NULL);
+}
+
+/* Sends NWIDE requests at once and runs the loop until all are answered. */
+static void
+wide_wave(struct ctx *c)
+{
+	struct timeval tv = { 10, 0 };
+	char *url = xasprintf("http://127.0.0.1:%d/send", c->srv.port);
+	int i;
+
+	wide_done = wide_ok = 0;
+	for (i = 0; i < NWIDE; i++)
+		assert_int_equal(dispatch_send(c->d, mkreq("POST", url, "{}"), on_wide, NULL), 0);
+	free(url);
+	event_base_loopexit(c->srv.base, &tv);
+	event_base_dispatch(c->srv.base);
+	assert_int_equal(wide_done, NWIDE);
+	assert_int_equal(wide_ok, NWIDE);
+}
+
+/*
+ * As many connections are kept as requests were in flight: a second burst
+ * as wide as the first opens none (with a cache smaller than the burst,
+ * every request beyond it would open a new one).
+ */
+static void
+test_wide_bursts_reuse(void **state)
+{
+	struct ctx *c = ctx_new(5000);
+	int after_first;
+
+	(void)state;
+	wide_wave(c);
+	after_first = c->srv.connections;
+	assert_true(after_first > 256 && after_first <= NWIDE);
+	wide_wave(c);
+	assert_int_equal(c->srv.connections, after_first);
+	ctx_free(c);
+}
+
 int
 main(void)
 {
@@ -631,6 +723,8 @@ main(void)
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_free_inflight),
 		cmocka_unit_test(test_smtp),
+		cmocka_unit_test(test_reuse_resets),
+		cmocka_unit_test(test_wide_bursts_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -353,9 +353,12 @@ static void
 test_templates_fallback(void **state)
 {
 	const struct fallback_case *c;
+	const struct render_tpl *tpl;
 	struct templates *t = NULL;
-	const char *text, *used;
+	const char *text, *used, *used2;
 	char *dir = make_tree(), *cause = NULL;
+	struct buf a, b;
+	json_t *ctx = json_pack("{s:s}", "n", "<Anna>");
 	size_t i, len;
 
 	(void)state;
@@ -366,16 +369,32 @@ test_templates_fallback(void **state)
 		c = &fallback_cases[i];
 		used = NULL;
 		text = templates_get(t, "welcome", c->part, c->locale, c->shop, &used, &len);
+		used2 = NULL;
+		tpl = templates_get_compiled(t, "welcome", c->part, c->locale, c->shop, &used2);
 		if (c->used == NULL) {
 			assert_null(text);
+			assert_null(tpl);
 			continue;
 		}
-		if (text == NULL)
+		if (text == NULL || tpl == NULL)
 			fail_msg("%s/%s: not found", c->locale, c->part);
 		assert_string_equal(used, c->used);
+		assert_string_equal(used2, c->used);
 		assert_string_equal(text, c->text);
 		assert_int_equal(len, strlen(c->text));
+		/* the parsed form renders what the text renders, every time */
+		buf_init(&a);
+		buf_init(&b);
+		assert_int_equal(render_string(text, len, ctx, E, &a, NULL, NULL), 0);
+		assert_int_equal(render_tpl_run(tpl, ctx, E, &b, NULL, NULL), 0);
+		assert_int_equal(render_tpl_run(tpl, ctx, E, &b, NULL, NULL), 0);
+		assert_int_equal(b.len, 2 * a.len);
+		assert_memory_equal(b.data, a.data, a.len);
+		assert_memory_equal(b.data + a.len, a.data, a.len);
+		buf_free(&a);
+		buf_free(&b);
 	}
+	json_decref(ctx);
 	assert_null(templates_get(t, "nope", "subject", "en", "en", &used, &len));
 	assert_true(templates_has(t, "welcome", "html"));
 	assert_true(templates_has(t, "welcome", "subject"));
