@@ -55,7 +55,8 @@ $(LIB): $(OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/%: cmd/%/main.c $(LIB)
+# (the mains print VERSION: they are rebuilt when it changes)
+$(BIN)/%: cmd/%/main.c $(LIB) VERSION
 	@mkdir -p $(@D) $(BUILD)/cmd
 	$(CC) $(CFLAGS) -MF $(BUILD)/cmd/$*.d -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 

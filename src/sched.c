@@ -293,6 +293,8 @@ sched_apply(struct sched *s, const struct nevent *ev, const struct plan *p, int6
 
 /* --- claim --------------------------------------------------------------- */
 
+static void	sched_ack_flush(void *);
+
 struct sched_claim_op {
 	sched_claim_cb	*cb;
 	void		*arg;
@@ -403,8 +405,15 @@ sched_claim(struct sched *s, int partition, int64_t now_ms, long batch,
 {
 	struct sched_argv a = { 0 };
 	struct sched_claim_op *op;
-	char *prefix = sched_prefix(s->cfg->key_prefix, partition);
+	char *prefix;
 
+	/*
+	 * Acks waiting for the end of this loop iteration go first: a release
+	 * must reach Redis before a claim that could take the message again.
+	 */
+	if (s->ackq != NULL)
+		sched_ack_flush(s);
+	prefix = sched_prefix(s->cfg->key_prefix, partition);
 	sched_argv_keys(&a, prefix, "due inflight");
 	sched_argv_add(&a, prefix);
 	sched_argv_addi(&a, now_ms);
