@@ -74,7 +74,8 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; NUDGE_SOURCE_DIR=$(CURDIR) ./$$t; done
 
 blackbox: all
-	NUDGE_BIN=$(CURDIR)/$(BIN) $(PY) -m pytest -q -x tests/blackbox tests/spec tests/deploy $(PYTEST_ARGS)
+	NUDGE_BIN=$(CURDIR)/$(BIN) NUDGE_BUILD_DIR=$(CURDIR)/$(BUILD) \
+	    $(PY) -m pytest -q -x tests/blackbox tests/spec tests/deploy $(PYTEST_ARGS)
 
 # The request dumper of tests/spec (the spec test runs `make spec-helper`).
 spec-helper: $(LIB) tests/spec/dump_requests.c
@@ -99,8 +100,9 @@ fuzz: deps
 bench: deps all
 	@sh bench/run.sh
 
-# `make asan` builds bin-asan/ (AddressSanitizer + UBSan); `make asan test`
-# runs the unit and black-box suites on it (the harness fails on any report).
+# `make asan` builds bin-asan/ (AddressSanitizer + UBSan) from build-asan/;
+# `make asan test` runs the unit and black-box suites on it (the harness fails
+# on any report or leaked fd), leaving build/ and bin/ alone. CI runs both.
 asan: all
 
 install: all

@@ -4,7 +4,8 @@ the real nudge binaries on free 127.0.0.1 ports, all per test, all stopped
 at the end of the test whatever happened. The harness fails a test (at
 teardown) on a daemon exit code other than 0 after SIGTERM, a daemon that
 ignores SIGTERM for 10 s, a process left behind in a daemon's session, a
-server holding more fds at the end than when it became ready (+8), a
+leaked fd (Daemon.fd_leak: a file, or a connection its peer closed, still
+open; the server's fd count more than 8 above its count at ready), a
 sanitizer report in a daemon's log or in the stderr of a nudge.run() (a
 leak report only when the process exited 0: harness.sanitizer_problems), a
 log line that is not a JSON object with a level, and an "error" log line
@@ -170,6 +171,7 @@ class Nudge:
         if prog == "nudge-server" and "NUDGE_LISTEN" not in env:
             env["NUDGE_LISTEN"] = "127.0.0.1:%d" % free_port()
         d = Daemon(prog, self.env(env), self.logdir, self._allow(prog, allow_errors))
+        d.fd_mark()     # what it inherited (stdin, stdout, stderr), never a leak
         self.daemons.append(d)
         if prog == "nudge-server" and wait:
             d.wait_ready()

@@ -813,32 +813,169 @@ class Daemon:
         except OSError:
             return None
 
-    def fd_leak(self, slack=8, timeout=2.0):
-        """None, or why the open fds grew past the count taken when the
-        server became ready (+slack: client connections still closing)."""
-        if self.fd_baseline is None or not self.alive():
-            return None
-        deadline = time.monotonic() + timeout
-        while True:
-            n = self.fd_count()
-            if n is None or n <= self.fd_baseline + slack:
-                return None
-            if time.monotonic() >= deadline:
-                return "fd leak? %d fds open at the end, %d when ready: %s" % (
-                    n, self.fd_baseline, self._fd_targets())
-            time.sleep(0.1)
+    # ---- fd leaks ---------------------------------------------------------
+    # At teardown (daemon still running, the test's traffic over) each fd the
+    # daemon opened since it was started is looked at, and it is a leak when
+    # nothing can still need it:
+    #   - a file or directory (nudge holds none open: shops, flows, templates,
+    #     time zones, outbox and export files are opened, used and closed);
+    #   - a TCP socket the peer has closed (CLOSE_WAIT, LAST_ACK) or that
+    #     TCP has already dropped (reset or refused: in no /proc/net table),
+    #     when it is a connection to Redis (hiredis notices a close at once),
+    #     one the daemon accepted (evhttp does too), or any socket of the
+    #     server. The worker's other outbound connections are exempt: they
+    #     are libcurl's connection cache (up to 256, kept until reused or
+    #     pruned, whatever the provider did meanwhile).
+    # Listeners, live connections, epoll, eventfds and pipes are never
+    # suspects, as they are long-lived by design. A suspect fd must stay open,
+    # with the same target, for FD_GRACE seconds, or for the server's request
+    # timeout + 1 s when longer (a request still waiting for Redis keeps its
+    # connection after the client gave up), so nothing in flight is counted.
+    # The fds present when the process started (stdin, stdout, stderr: the
+    # log) are exempt. Besides, the server's fd count may not grow more than
+    # 8 past its count at ready (a catch-all, any kind of fd).
+    FD_GRACE = 3.0
+    fd_start = None             # {fd: link} right after exec (fd_mark)
+    _TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV",
+                   "04": "FIN_WAIT1", "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE",
+                   "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
-    def _fd_targets(self):
-        out = collections.Counter()
+    def fd_mark(self):
+        """Records the fds the process holds now (called at once after
+        start: those it inherited); they are never counted as leaks."""
+        self.fd_start = {fd: e["link"] for fd, e in self.fd_table().items()}
+
+    @staticmethod
+    def _hex_addr(h):
+        ip, port = h.split(":")
+        if len(ip) == 8:
+            a = socket.inet_ntop(socket.AF_INET, struct.pack("<I", int(ip, 16)))
+        else:
+            a = "[%s]" % socket.inet_ntop(socket.AF_INET6, struct.pack(
+                "<4I", *(int(ip[i:i + 8], 16) for i in range(0, 32, 8))))
+        return a, int(port, 16)
+
+    def _sockets(self):
+        """{inode: info} from the daemon's /proc/<pid>/net tables."""
+        out = {}
+        for proto in ("tcp", "tcp6", "udp", "udp6"):
+            try:
+                lines = Path("/proc/%d/net/%s" % (self.pid, proto)).read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines[1:]:
+                f = line.split()
+                if len(f) < 10:
+                    continue
+                (la, lp), (ra, rp) = self._hex_addr(f[1]), self._hex_addr(f[2])
+                st = self._TCP_STATES.get(f[3], f[3]) if proto.startswith("tcp") else ""
+                out[f[9]] = {"kind": proto[:3], "lport": lp, "rport": rp, "state": st,
+                             "desc": "%s %s:%d -> %s:%d %s" % (proto, la, lp, ra, rp, st)}
+        for proto, col in (("unix", 6), ("netlink", 9)):
+            try:
+                lines = Path("/proc/%d/net/%s" % (self.pid, proto)).read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines[1:]:
+                f = line.split()
+                if len(f) > col:
+                    out[f[col]] = {"kind": proto, "desc": " ".join([proto] + f[col + 1:])}
+        return out
+
+    def fd_table(self):
+        """{fd: {"link": readlink target, "desc": what it is, ...}}; sockets
+        carry their /proc/net entry (kind, ports, TCP state) when they have one."""
+        out = {}
         try:
-            for fd in os.listdir("/proc/%d/fd" % self.pid):
-                try:
-                    out[re.sub(r"\d+", "N", os.readlink("/proc/%d/fd/%s" % (self.pid, fd)))] += 1
-                except OSError:
-                    pass
+            fds = os.listdir("/proc/%d/fd" % self.pid)
         except OSError:
-            pass
-        return dict(out)
+            return out
+        socks = None
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (self.pid, fd))
+            except OSError:
+                continue
+            e = {"link": link, "desc": link, "kind": None}
+            m = re.match(r"socket:\[(\d+)\]$", link)
+            if m:
+                if socks is None:
+                    socks = self._sockets()
+                e.update(socks.get(m.group(1)) or {
+                    "kind": "dead", "desc": "%s in no /proc/net table (reset, refused or "
+                    "never connected)" % link})
+            out[int(fd)] = e
+        return out
+
+    def _fd_suspects(self, table):
+        """{(fd, link): why} for the fds of table that look leaked (see above)."""
+        start = self.fd_start or {}
+        m = re.search(r":(\d+)(/|$)", self.env.get("NUDGE_REDIS_URL", ""))
+        redis_port = int(m.group(1)) if m else 6379
+        listening = {e["lport"] for e in table.values() if e.get("state") == "LISTEN"}
+        server = self.prog == "nudge-server"
+        out = {}
+        for fd, e in table.items():
+            if start.get(fd) == e["link"]:
+                continue
+            if e["link"].startswith("/"):
+                out[(fd, e["link"])] = "a file left open"
+            elif e["kind"] == "dead" and server:
+                out[(fd, e["link"])] = "a socket TCP has dropped, still open"
+            elif e["kind"] == "tcp" and e["state"] in ("CLOSE_WAIT", "LAST_ACK", "CLOSE"):
+                if e["rport"] == redis_port:
+                    what = "a Redis connection"
+                elif e["lport"] in listening:
+                    what = "an accepted connection"
+                elif server:
+                    what = "a connection"
+                else:
+                    continue
+                out[(fd, e["link"])] = "%s the peer closed, still open" % what
+        return out
+
+    def fd_leak(self, slack=8, timeout=None):
+        """None, or which fds leaked (see above), one line each: number,
+        target and why."""
+        if not self.alive():
+            return None
+        grace = self.FD_GRACE if timeout is None else timeout
+        if self.prog == "nudge-server" and timeout is None:
+            rt = self.env.get("NUDGE_REQUEST_TIMEOUT_MS") or "3000"
+            grace = max(grace, (int(rt) if rt.isdigit() else 3000) / 1000 + 1)
+        t0 = time.monotonic()
+        first = {}                  # (fd, link) -> when first seen suspect
+        while True:
+            now = time.monotonic()
+            table = self.fd_table()
+            sus = self._fd_suspects(table)
+            first = {k: first.get(k, now) for k in sus}
+            grown = self.fd_baseline is not None and len(table) > self.fd_baseline + slack
+            if not sus and not grown:
+                return None
+            aged = all(now - t >= grace for t in first.values())
+            if (aged and now - t0 >= grace) or now - t0 >= 2 * grace or not self.alive():
+                break
+            time.sleep(0.1)
+        lines = ["fd %d -> %s: %s (for %.1f s)" % (fd, table[fd]["desc"], why,
+                                                   now - first[(fd, link)])
+                 for (fd, link), why in sorted(sus.items()) if now - first[(fd, link)] >= grace]
+        if grown:
+            new = sorted(fd for fd, e in table.items()
+                         if (self.fd_start or {}).get(fd) != e["link"])
+            lines.append("%d fds open at the end, %d when ready (+%d allowed); opened since "
+                         "start: %s" % (len(table), self.fd_baseline, slack,
+                                        self._fd_targets(table, new)))
+        if not lines:
+            return None
+        return "fd leak:\n    " + "\n    ".join(lines)
+
+    @staticmethod
+    def _fd_targets(table, fds):
+        """What fds are, counted by kind with numbers masked (a long list reads as
+        "tcp 127.0.0.1:N -> 127.0.0.1:6379 ESTABLISHED": 3)."""
+        out = collections.Counter(re.sub(r"\d+", "N", table[fd]["desc"]) for fd in fds)
+        return ", ".join("%s: %d" % kv for kv in out.most_common())
 
     def stop(self, timeout=10, sig=signal.SIGTERM):
         """Sends sig, waits; SIGKILL after timeout. Returns the exit code

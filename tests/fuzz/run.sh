@@ -3,16 +3,18 @@
 # build-fuzz/ and runs each for FUZZ_SECONDS (default 30). Exits non-zero
 # when a target finds a crash, a leak, a sanitizer report or a
 # timeout (every target still runs), printing for each failure the
-# reproducer's path and how to replay it.
+# report, the reproducer's path, its bytes (base64, so a CI log is enough
+# to get it back) and how to replay it.
 #
-#	FUZZ_SECONDS=60 make fuzz		(CI)
+#	FUZZ_SECONDS=60 FUZZ_JOBS=2 make fuzz	(CI, .ci/run)
 #	sh tests/fuzz/run.sh render sig	only these targets
 #	FUZZ_BUILD_ONLY=1 sh tests/fuzz/run.sh	build, do not run
 #	FUZZ_JOBS=2				targets run side by side (default 1)
 #
 # New interesting inputs go to a temporary working corpus seeded from the
 # committed tests/fuzz/corpus/<target>/ and are thrown away at the end;
-# only reproducers of failures are kept, in build-fuzz/artifacts/<target>/.
+# only reproducers of failures are kept, in build-fuzz/artifacts/<target>/,
+# with the failing target's whole log (fuzz.log).
 set -eu
 cd "$(dirname "$0")/../.."
 TOP=$(pwd)
@@ -143,10 +145,19 @@ report() {
 		tail -n 40 "$WORK/$t.log" >&2
 	fi
 	repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$WORK/$t.log" | tail -n 1)
-	if [ -n "$repro" ]; then
-		echo "fuzz: reproducer: $repro" >&2
+	if [ -n "$repro" ] && [ -f "$repro" ]; then
+		# The input itself goes to the log too: a CI machine's disk is gone
+		# with it. Pasting the block into a shell writes the file back.
+		echo "fuzz: reproducer: $repro ($(wc -c < "$repro") bytes), in base64:" >&2
+		echo "base64 -d > $(basename "$repro") <<'EOF'" >&2
+		base64 < "$repro" >&2
+		echo "EOF" >&2
 		echo "fuzz: replay with: NUDGE_SOURCE_DIR=$TOP ./$OUT/targets/fuzz_$t $repro" >&2
+	else
+		echo "fuzz: no reproducer was written" >&2
 	fi
+	cp "$WORK/$t.log" "$OUT/artifacts/$t/fuzz.log"
+	echo "fuzz: the whole log: $OUT/artifacts/$t/fuzz.log" >&2
 	return 1
 }
 
