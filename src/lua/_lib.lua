@@ -28,6 +28,13 @@ local CH = {e = 'email', s = 'sms', w = 'webhook'}
 local CHC = {email = 'e', sms = 's', webhook = 'w'}
 local CM = {d = 'defer', s = 'skip'}
 
+-- Integers to strings. Lua formats a number it converts by itself (a
+-- concatenation, a redis.call argument) with "%.14g", which costs
+-- thousands of instructions; "%d" does not (measured with callgrind).
+local function I(n)
+  return string.format('%d', n)
+end
+
 local function loc_of(shop, subject)
   return string.sub(redis.sha1hex(shop .. '\n' .. subject), 1, 16)
 end
@@ -48,7 +55,7 @@ end
 local function rec_encode(m)
   local fl = (CHC[m.ch] or 'e') .. (m.cl == 'promotional' and 'p' or 't') ..
     (m.cm == 'defer' and 'd' or m.cm == 'skip' and 's' or '-') .. (m.dc and '1' or '0')
-  return m.st .. '|' .. m.a .. '|' .. fl .. '|' .. m.f .. '|' .. m.s .. '|' .. (m.t ~= m.s and m.t or '')
+  return m.st .. '|' .. I(m.a) .. '|' .. fl .. '|' .. m.f .. '|' .. m.s .. '|' .. (m.t ~= m.s and m.t or '')
 end
 
 -- a HGETALL reply as a table
@@ -70,7 +77,7 @@ local function stamp_split(v)
 end
 
 local function stamp(now, code, text)
-  return tostring(now) .. '|' .. code .. '|' .. string.gsub(string.sub(text or '', 1, 240), '\n', ' ')
+  return I(now) .. '|' .. code .. '|' .. string.gsub(string.sub(text or '', 1, 240), '\n', ' ')
 end
 
 -- A new outcome for message mid of hash h (a table, kept current): the
@@ -108,7 +115,7 @@ end
 -- export read): f s sh sj cu ch cl t a st ...; lean: only what a send needs.
 local function msg_fields(h, mid, m, lean)
   local out = {'f', m.f, 's', m.s, 'sh', h.sh or '', 'sj', h.sj or '', 'cu', cust_of(h),
-    'ch', m.ch, 'cl', m.cl, 't', m.t, 'a', tostring(m.a)}
+    'ch', m.ch, 'cl', m.cl, 't', m.t, 'a', I(m.a)}
   if m.dc then out[#out + 1] = 'dc'; out[#out + 1] = '1' end
   local code, cx = string.match(h['k' .. mid] or '', '^(.*)|(%d+)$')
   if code then
@@ -124,7 +131,7 @@ local function msg_fields(h, mid, m, lean)
     out[#out + 1] = field
     out[#out + 1] = r
     out[#out + 1] = 'at'
-    out[#out + 1] = tostring(at or '')
+    out[#out + 1] = at and I(at) or ''
     if field ~= 'err' then
       -- why it was retried, when it was
       for line in string.gmatch(h['h' .. mid] or '', '[^\n]+') do

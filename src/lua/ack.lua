@@ -12,7 +12,8 @@
 local P, now, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local counts, out, gone = {}, {}, {}
 
-local function ack(id, token, outcome, retry_at, info)
+local function ack(id, token, outcome, retry_s, info)
+  local retry_at = tonumber(retry_s)
   local mid = string.sub(id, 17)
   local k = P .. 's:' .. string.sub(id, 1, 16)
   local h = redis.call('HMGET', k, 'l' .. mid, 'm' .. mid, 'r' .. mid, 'h' .. mid)
@@ -46,18 +47,18 @@ local function ack(id, token, outcome, retry_at, info)
     outcome = 'cancelled'
   elseif outcome == 'retry' then
     set('d', 'e', info)
-    redis.call('ZADD', KEYS[2], retry_at, id)
-    redis.call('EXPIRE', k, math.floor((retry_at - now) / 1000) + keep, 'GT')
+    redis.call('ZADD', KEYS[2], retry_s, id)
+    redis.call('EXPIRE', k, I(math.floor((retry_at - now) / 1000) + keep), 'GT')
   elseif outcome == 'dead' then
     set('x', 'x', info)
-    redis.call('ZADD', KEYS[3], now, id)
+    redis.call('ZADD', KEYS[3], ARGV[2], id)
     -- a dead letter stays to be read and replayed for the keep time
-    if redis.call('TTL', k) < keep then redis.call('EXPIRE', k, keep) end
+    if redis.call('TTL', k) < keep then redis.call('EXPIRE', k, ARGV[3]) end
   elseif outcome == 'release' then
     -- shutting down before the send finished: not an attempt
     m.a = m.a - 1
     set('d')
-    redis.call('ZADD', KEYS[2], now, id)
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
   else
     error('ack: unknown outcome ' .. tostring(outcome))
   end
@@ -66,8 +67,8 @@ local function ack(id, token, outcome, retry_at, info)
 end
 
 for j = 4, #ARGV, 5 do
-  out[#out + 1] = ack(ARGV[j], ARGV[j + 1], ARGV[j + 2], tonumber(ARGV[j + 3]), ARGV[j + 4])
+  out[#out + 1] = ack(ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4])
 end
 if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
-for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, c) end
+for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, I(c)) end
 return out

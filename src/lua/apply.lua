@@ -31,7 +31,7 @@
 --                                    moves a pending message to the new due time
 --       E n subject...               erase the customer (and these subjects)
 -- Returns {"ok"|"dup", scheduled, cancelled}.
-local P, now = ARGV[1], tonumber(ARGV[2])
+local P, now, now_s = ARGV[1], tonumber(ARGV[2]), ARGV[2]
 local shop, cust, keep = ARGV[5], ARGV[6], tonumber(ARGV[8])
 local event = ARGV[10]
 local due = KEYS[1]
@@ -87,7 +87,7 @@ if cs then
     cs.listed = {[order_subject] = true}
     if not cs.extra then
       norders = norders + 1
-      put(cs, 'n', norders)
+      put(cs, 'n', I(norders))
       put(cs, 'j:' .. order_subject, '')
     end
   end
@@ -155,7 +155,7 @@ local function erase(s)
   s.erased = true
 end
 
-local scheduled, earliest = 0, nil
+local scheduled, earliest, earliest_s = 0, nil, nil
 local zadd = {}     -- new messages, added to due in one call
 local i = 14
 while i <= #ARGV do
@@ -172,8 +172,8 @@ while i <= #ARGV do
         redis.call('ZADD', due, 'XX', at, id)
         local t = s.all and s.all['t' .. mid] or redis.call('HGET', s.k, 't' .. mid) or ''
         local t0, ev0 = string.match(t, '^(%d+)|%d*|(.*)$')
-        put(s, 't' .. mid, (t0 or now) .. '|' .. at .. '|' .. (ev0 or event))
-        if earliest == nil or at < earliest then earliest = at end
+        put(s, 't' .. mid, (t0 or now_s) .. '|' .. ARGV[i + 2] .. '|' .. (ev0 or event))
+        if earliest == nil or at < earliest then earliest, earliest_s = at, ARGV[i + 2] end
         local ttl = math.floor((at - now) / 1000) + keep
         if ttl > s.ttl then s.ttl = ttl end
       end
@@ -183,13 +183,13 @@ while i <= #ARGV do
     else
       local ttl = math.floor((at - now) / 1000) + keep
       put(s, 'm' .. mid, rec, ttl)
-      put(s, 't' .. mid, now .. '|' .. at .. '|' .. event, ttl)
+      put(s, 't' .. mid, now_s .. '|' .. ARGV[i + 2] .. '|' .. event, ttl)
       if s.all then s.all['m' .. mid] = rec end
-      zadd[#zadd + 1] = at
+      zadd[#zadd + 1] = ARGV[i + 2]
       zadd[#zadd + 1] = id
       belongs(s)
       scheduled = scheduled + 1
-      if earliest == nil or at < earliest then earliest = at end
+      if earliest == nil or at < earliest then earliest, earliest_s = at, ARGV[i + 2] end
     end
     i = i + 8
   elseif op == 'C' then
@@ -199,7 +199,7 @@ while i <= #ARGV do
       -- the part lives as long as the last message that needs it
       local k = P .. 'c:' .. s.loc .. ':' .. part
       local cur = s.new and -2 or redis.call('TTL', k)
-      redis.call('SET', k, json, 'EX', cur > ttl and cur or ttl)
+      redis.call('SET', k, json, 'EX', I(cur > ttl and cur or ttl))
       l = s.loc
     else
       -- the same part of a subject this call wrote just before (an
@@ -224,14 +224,11 @@ while i <= #ARGV do
     -- cart token; only an order naming none falls back to the customer's carts
     local ks = token ~= '' and subject('k:' .. token) or nil
     if ks and not ks.new then found[1] = ks.sj end
-    local function alias(k)
-      if #found == 0 and k ~= '' then
-        local v = redis.call('GET', P .. 'ka:' .. shop .. ':' .. k)
-        if v then found[1] = v end
-      end
+    if #found == 0 and (cid ~= '' or ctok ~= '') then
+      -- one read for both aliases; the checkout id's wins
+      local v = redis.call('MGET', P .. 'ka:' .. shop .. ':id:' .. cid, P .. 'ka:' .. shop .. ':ct:' .. ctok)
+      if cid ~= '' and v[1] then found[1] = v[1] elseif ctok ~= '' and v[2] then found[1] = v[2] end
     end
-    if cid ~= '' then alias('id:' .. cid) end
-    if ctok ~= '' then alias('ct:' .. ctok) end
     if #found == 0 and cs then
       for f in pairs(records(cs)) do
         if string.sub(f, 1, 4) == 'j:k:' then found[#found + 1] = string.sub(f, 3) end
@@ -249,7 +246,7 @@ while i <= #ARGV do
       if ctok ~= '' then marks[#marks + 1] = 'ct:' .. ctok end
     end
     for _, mk in ipairs(marks) do
-      redis.call('SET', P .. 'kc:' .. shop .. ':' .. mk, flow, 'EX', keep)
+      redis.call('SET', P .. 'kc:' .. shop .. ':' .. mk, flow, 'EX', ARGV[8])
       -- listed with the customer, so erasing the customer takes it too
       if cs then put(cs, 'q:' .. mk, '') end
     end
@@ -267,8 +264,8 @@ while i <= #ARGV do
         if flow then close(s, flow) end
       end
     end
-    if cid ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. cid, s.sj, 'EX', ttl) end
-    if ctok ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ctok, s.sj, 'EX', ttl) end
+    if cid ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':id:' .. cid, s.sj, 'EX', I(ttl)) end
+    if ctok ~= '' then redis.call('SET', P .. 'ka:' .. shop .. ':ct:' .. ctok, s.sj, 'EX', I(ttl)) end
     belongs(s)
     i = i + 4
   elseif op == 'E' then
@@ -296,19 +293,19 @@ for _, s in ipairs(order) do
     for f, v in pairs(s.set) do args[#args + 1] = f; args[#args + 1] = v end
     redis.call('HSET', s.k, unpack(args))
     if s.new then
-      redis.call('EXPIRE', s.k, s.ttl)
+      redis.call('EXPIRE', s.k, I(s.ttl))
     else
-      redis.call('EXPIRE', s.k, s.ttl, 'GT')
+      redis.call('EXPIRE', s.k, I(s.ttl), 'GT')
     end
   elseif s.ttl > 0 and not s.new and not s.erased then
-    redis.call('EXPIRE', s.k, s.ttl, 'GT')
+    redis.call('EXPIRE', s.k, I(s.ttl), 'GT')
   end
 end
 
-if scheduled > 0 then redis.call('HINCRBY', P .. 'stats', 'scheduled', scheduled) end
-if cancelled > 0 then redis.call('HINCRBY', P .. 'stats', 'cancelled', cancelled) end
+if scheduled > 0 then redis.call('HINCRBY', P .. 'stats', 'scheduled', I(scheduled)) end
+if cancelled > 0 then redis.call('HINCRBY', P .. 'stats', 'cancelled', I(cancelled)) end
 -- wake idle workers for anything due soon; later ones are found by polling
 if earliest ~= nil and earliest <= now + 5000 then
-  redis.call('PUBLISH', ARGV[9], P .. ' ' .. earliest)
+  redis.call('PUBLISH', ARGV[9], P .. ' ' .. earliest_s)
 end
 return {'ok', scheduled, cancelled}

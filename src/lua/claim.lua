@@ -22,6 +22,7 @@
 --       8 discount validity (ms)  9 keep ttl (s)  10 (unused)
 -- Returns {{{id, token, {message fields...}, {context part, json, ...}}, ...}, next due score or ""}
 local P, now, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local now_s = ARGV[2]
 local cap, validity, keep = tonumber(ARGV[6]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
 local quiet = {}
@@ -40,7 +41,7 @@ local function subject(l)
   return h
 end
 
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, n)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_s, 'LIMIT', 0, ARGV[4])
 for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[2], id)
   local l, mid = string.sub(id, 1, 16), string.sub(id, 17)
@@ -52,15 +53,16 @@ for _, id in ipairs(expired) do
     h['l' .. mid] = nil
     redis.call('HSET', P .. 's:' .. l, 'm' .. mid, h['m' .. mid])
     redis.call('HDEL', P .. 's:' .. l, 'l' .. mid)
-    redis.call('ZADD', KEYS[1], now, id)
+    redis.call('ZADD', KEYS[1], now_s, id)
     redis.call('HINCRBY', P .. 'stats', 'reclaimed', 1)
   end
 end
 
 local out, ctxcache, counts = {}, {}, {}
+local lease_s = I(now + lease)
 local gone, leased = {}, {}    -- ZREM from due and ZADD to inflight, once each at the end
 local custs = {}
-local raw = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
+local raw = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_s, 'WITHSCORES', 'LIMIT', 0, ARGV[4])
 for i = 1, #raw, 2 do
   local id, score = raw[i], raw[i + 1]
   local l, mid = string.sub(id, 1, 16), string.sub(id, 17)
@@ -98,11 +100,11 @@ for i = 1, #raw, 2 do
           verdict, reason, later = 'defer', 'frequency cap', tonumber(c[3]) + cap
         end
       elseif cap > 0 and h['p' .. mid] == nil then
-        c[3] = tostring(now)
-        redis.call('HSET', P .. 's:' .. cl, 'lp', now)
-        redis.call('EXPIRE', P .. 's:' .. cl, keep, 'GT')
-        h['p' .. mid] = tostring(now)
-        redis.call('HSET', k, 'p' .. mid, now)
+        c[3] = now_s
+        redis.call('HSET', P .. 's:' .. cl, 'lp', now_s)
+        redis.call('EXPIRE', P .. 's:' .. cl, ARGV[9], 'GT')
+        h['p' .. mid] = now_s
+        redis.call('HSET', k, 'p' .. mid, now_s)
       end
     end
   end
@@ -117,13 +119,13 @@ for i = 1, #raw, 2 do
     redis.call('HSET', k, 'm' .. mid, h['m' .. mid], unpack(w))
     counts.skipped = (counts.skipped or 0) + 1
   elseif verdict == 'defer' then
-    redis.call('ZADD', KEYS[1], later, id)
+    redis.call('ZADD', KEYS[1], I(later), id)
     redis.call('HSET', k, unpack(restamp(h, mid, stamp(now, 'd', reason))))
-    redis.call('EXPIRE', k, math.floor((later - now) / 1000) + keep, 'GT')
+    redis.call('EXPIRE', k, I(math.floor((later - now) / 1000) + keep), 'GT')
     counts.deferred = (counts.deferred or 0) + 1
   else
     gone[#gone + 1] = id
-    local token = ARGV[5] .. ':' .. ((i + 1) / 2)
+    local token = ARGV[5] .. ':' .. I((i + 1) / 2)
     m.st = 'i'
     m.a = m.a + 1
     h['m' .. mid] = rec_encode(m)
@@ -132,13 +134,13 @@ for i = 1, #raw, 2 do
     if m.dc and h['k' .. mid] == nil then
       local code = redis.call('LPOP', P .. 'codes:' .. h.sh)
       if code then
-        h['k' .. mid] = code .. '|' .. (now + validity)
+        h['k' .. mid] = code .. '|' .. I(now + validity)
         set[#set + 1] = 'k' .. mid
         set[#set + 1] = h['k' .. mid]
       end
     end
     redis.call('HSET', k, unpack(set))
-    leased[#leased + 1] = now + lease
+    leased[#leased + 1] = lease_s
     leased[#leased + 1] = id
     local fields = msg_fields(h, mid, m, true)
     fields[#fields + 1] = 'd'
@@ -148,6 +150,6 @@ for i = 1, #raw, 2 do
 end
 if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
 if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end
-for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, c) end
+for what, c in pairs(counts) do redis.call('HINCRBY', P .. 'stats', what, I(c)) end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {out, nxt[2] or ''}

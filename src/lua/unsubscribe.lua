@@ -8,7 +8,7 @@
 --       7 source ("link", "one-click", "provider", ...)
 -- Returns the number of pending messages cancelled.
 local P, shop, cust, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-redis.call('SET', P .. 'un:' .. shop .. ':' .. cust, now .. '|' .. ARGV[7])
+redis.call('SET', P .. 'un:' .. shop .. ':' .. cust, ARGV[4] .. '|' .. ARGV[7])
 local n = 0
 local function sweep(sj)
   local l = loc_of(shop, sj)
