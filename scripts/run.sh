@@ -12,6 +12,7 @@ cleanup() {
 	trap - INT TERM EXIT
 	[ -n "$pids" ] && kill $pids 2>/dev/null
 	wait 2>/dev/null
+	rm -f var/redis.url
 	echo "nudge: stopped"
 }
 trap cleanup INT TERM EXIT
@@ -32,6 +33,8 @@ if [ -z "${NUDGE_REDIS_URL:-}" ]; then
 		sleep 0.05
 	done
 	export NUDGE_REDIS_URL="redis://127.0.0.1:$port/0"
+	# nudgectl, run from this directory in another terminal, finds it here
+	echo "$NUDGE_REDIS_URL" > "$top/var/redis.url"
 	echo "nudge: started redis-server on port $port (data and AOF in var/redis)"
 fi
 export NUDGE_SHOPS_FILE="${NUDGE_SHOPS_FILE:-config/shops.example.json}"

@@ -9,6 +9,27 @@
 #include "ctl_redis.h"
 #include "util.h"
 
+/*
+ * `make run` starts its own redis-server on a free port and writes its URL
+ * to var/redis.url: without NUDGE_REDIS_URL, nudgectl run from the same
+ * directory uses it.
+ */
+static void
+ctl_local_redis(void)
+{
+	char url[256];
+	FILE *f;
+
+	if (getenv("NUDGE_REDIS_URL") != NULL || (f = fopen("var/redis.url", "r")) == NULL)
+		return;
+	if (fgets(url, sizeof url, f) != NULL) {
+		url[strcspn(url, "\r\n")] = '\0';
+		if (strncmp(url, "redis://", 8) == 0)
+			setenv("NUDGE_REDIS_URL", url, 0);
+	}
+	fclose(f);
+}
+
 int
 ctl_open(struct ctl *x)
 {
@@ -18,6 +39,7 @@ ctl_open(struct ctl *x)
 	redisReply *r;
 
 	memset(x, 0, sizeof *x);
+	ctl_local_redis();
 	if (config_load(&x->cfg, CONFIG_CTL, &cause) == -1 ||
 	    store_parse_url(x->cfg.redis_url, &host, &port, &password, &db, &cause) == -1) {
 		fprintf(stderr, "nudgectl: invalid configuration: %s\n", cause);
