@@ -419,7 +419,14 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_report(s);
 		return;
 	}
-	if ((rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause)) == COMPOSE_SKIP) {
+	rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause);
+	/*
+	 * The context is done with (the composed parts are copies): freed now,
+	 * while it is still in the cache, not cold after the provider answers.
+	 */
+	json_decref(m->ctx);
+	m->ctx = NULL;
+	if (rc == COMPOSE_SKIP) {
 		s->outcome = SCHED_SKIP;
 		s->info = cause;
 		worker_report(s);
@@ -471,6 +478,8 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_outcome(s, &r);
 		return;
 	}
+	/* the request holds what goes out; the log needs only the recipient */
+	compose_free_parts(&s->c);
 	s->req = req;
 	s->lane = strcmp(m->channel, "sms") == 0 ? w->sms_lane :
 	    strcmp(m->channel, "webhook") == 0 ? w->hook_lane : w->email_lane;
