@@ -27,8 +27,6 @@
  * send (a script call each), and with no room nothing is armed for the
  * partitions: a finished send re-arms the tick.
  */
-#include <malloc.h>
-
 #include "worker_int.h"
 #include "sms.h"
 
@@ -670,15 +668,6 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	struct worker *w;
 	long conc;
 
-	/*
-	 * No fastbins in this process. Each message frees hundreds of small
-	 * blocks (its context, its JSON, curl's bookkeeping) and allocates a
-	 * few large ones (rendered parts, request bodies, curl's buffers);
-	 * glibc merges every fastbin before a large allocation, which cost
-	 * several percent of the worker's time. The per-thread cache still
-	 * serves small blocks without locking.
-	 */
-	mallopt(M_MXFAST, 0);
 	w = xcalloc(1, sizeof *w);
 	w->base = base;
 	w->cfg = cfg;
