@@ -40,6 +40,11 @@ int	compose_message(const struct templates *, const struct config *, const struc
  */
 json_t	*compose_context(const struct config *, const struct shop *, const struct sched_msg *m,
 	    const char *locale);
+/*
+ * Frees the rendered parts (subject, html, text) and keeps the rest: once
+ * a provider's request is built, a send needs no more than the recipient.
+ */
+void	compose_free_parts(struct composed *);
 void	compose_free(struct composed *);
 
 #endif

@@ -366,6 +366,15 @@ fail:
 }
 
 void
+compose_free_parts(struct composed *c)
+{
+	free(c->subject);
+	free(c->html);
+	free(c->text);
+	c->subject = c->html = c->text = NULL;
+}
+
+void
 compose_free(struct composed *c)
 {
 	free(c->to);

@@ -9,15 +9,18 @@
  * and only then removed, cleaned up and reported: never from inside one of
  * curl's callbacks, where freeing an easy handle is not allowed.
  *
- * Connections stay in the multi handle's cache between requests, so a
- * steady stream of sends to one provider reuses a few connections (and
- * multiplexes over HTTP/2 where the provider offers it).
+ * Connections stay in the multi handle's cache between requests (as many
+ * as were ever in flight at once), so a steady stream of sends to one
+ * provider reuses its connections (and multiplexes over HTTP/2 where the
+ * provider offers it). What a request needs besides its body is reused
+ * too: finished requests keep their easy handle, header list and buffers
+ * for the next one, and socket structs are kept for the next socket.
  *
  * Re-entrancy: done callbacks may call dispatch_send, dispatch_abort_all or
  * dispatch_free. Every entry point brackets its work with dispatch_enter /
- * dispatch_leave; socket structs curl drops and the dispatch itself are
- * freed only when the outermost entry point unwinds, i.e. after curl has
- * returned and no done callback is on the stack. (That may be at the end
+ * dispatch_leave; socket structs curl drops are reused, and the dispatch
+ * itself freed, only when the outermost entry point unwinds, i.e. after curl
+ * has returned and no done callback is on the stack. (That may be at the end
  * of the dropped socket's own libevent callback: libevent copies what it
  * needs before calling, and never touches the event afterwards.)
  *
@@ -71,6 +74,10 @@ dispatch_destroy(struct dispatch *d)
 		LIST_REMOVE(ds, entry);
 		free(ds);
 	}
+	while ((ds = LIST_FIRST(&d->spare_socks)) != NULL) {
+		LIST_REMOVE(ds, entry);
+		free(ds);
+	}
 	while ((dr = TAILQ_FIRST(&d->spare)) != NULL) {
 		TAILQ_REMOVE(&d->spare, dr, entry);
 		dispatch_req_free(dr);
@@ -87,9 +94,10 @@ dispatch_leave(struct dispatch *d)
 
 	if (--d->depth > 0)
 		return;
+	/* no callback of theirs is on the stack now: they may serve again */
 	while ((ds = LIST_FIRST(&d->dead)) != NULL) {
 		LIST_REMOVE(ds, entry);
-		free(ds);
+		LIST_INSERT_HEAD(&d->spare_socks, ds, entry);
 	}
 	if (d->dying)
 		dispatch_destroy(d);
@@ -220,8 +228,9 @@ dispatch_req_get(struct dispatch *d)
 
 /*
  * Done with dr: what belongs to this request goes, the easy handle (reset
- * to defaults, so no option of this request leaks into the next) and the
- * buffers stay for the next one, up to the peak in flight. dr's handle must
+ * to defaults, so no option of this request leaks into the next), the
+ * header list and the buffers stay for the next one, up to the peak in
+ * flight. dr's handle must
  * not be in the multi handle.
  */
 static void
@@ -233,9 +242,9 @@ dispatch_req_put(struct dispatch *d, struct dispatch_req *dr)
 	}
 	if (dr->easy != NULL)
 		curl_easy_reset(dr->easy);
-	curl_slist_free_all(dr->headers);
+	/* dr->headers stays: the next request likely sends the same lines */
 	curl_slist_free_all(dr->rcpt);
-	dr->headers = dr->rcpt = NULL;
+	dr->rcpt = NULL;
 	if (dr->req != NULL) {
 		provider_req_free(dr->req);
 		free(dr->req);
@@ -359,7 +368,11 @@ dispatch_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		return 0;
 	}
 	if (ds == NULL) {
-		ds = xcalloc(1, sizeof *ds);
+		/* a connection is watched for each request: its struct is reused */
+		if ((ds = LIST_FIRST(&d->spare_socks)) != NULL)
+			LIST_REMOVE(ds, entry);
+		else
+			ds = xcalloc(1, sizeof *ds);
 		ds->fd = fd;
 		LIST_INSERT_HEAD(&d->socks, ds, entry);
 		curl_multi_assign(d->multi, fd, ds);
@@ -412,6 +425,7 @@ dispatch_new(struct event_base *base, long timeout_ms)
 	TAILQ_INIT(&d->jobs);
 	LIST_INIT(&d->socks);
 	LIST_INIT(&d->dead);
+	LIST_INIT(&d->spare_socks);
 	if ((d->multi = curl_multi_init()) == NULL) {
 		free(d);
 		return NULL;
@@ -437,6 +451,39 @@ dispatch_new(struct event_base *base, long timeout_ms)
 }
 
 /*
+ * dr->headers for its request: the request's lines, then "Expect:" (no
+ * "100-continue" round trip before the body). A spare keeps its list, and
+ * a provider sends the same lines every time (its key, its content type),
+ * so the list is built again only when they differ. 0, or -1 out of memory.
+ */
+static int
+dispatch_headers(struct dispatch_req *dr)
+{
+	struct provider_req *req = dr->req;
+	struct curl_slist *l = dr->headers;
+	size_t i;
+
+	for (i = 0; i < req->nheaders && req->headers[i] != NULL; i++, l = l->next) {
+		if (l == NULL || strcmp(l->data, req->headers[i]) != 0)
+			break;
+	}
+	if ((i == req->nheaders || req->headers[i] == NULL) && l != NULL &&
+	    strcmp(l->data, "Expect:") == 0 && l->next == NULL)
+		return 0;
+	curl_slist_free_all(dr->headers);
+	dr->headers = NULL;
+	for (i = 0; i < req->nheaders && req->headers[i] != NULL; i++) {
+		if ((l = curl_slist_append(dr->headers, req->headers[i])) == NULL)
+			return -1;
+		dr->headers = l;
+	}
+	if ((l = curl_slist_append(dr->headers, "Expect:")) == NULL)
+		return -1;
+	dr->headers = l;
+	return 0;
+}
+
+/*
  * Sets dr's easy handle up for its request (a spare one is reset to
  * defaults, a new one made); NULL when curl refuses an option.
  */
@@ -445,8 +492,6 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 {
 	struct provider_req *req = dr->req;
 	struct curl_slist *l;
-	CURLcode rc = CURLE_OK;
-	size_t i;
 	CURL *e;
 
 	if ((e = dr->easy) == NULL && (e = dr->easy = curl_easy_init()) == NULL)
@@ -506,18 +551,7 @@ dispatch_easy(struct dispatch *d, struct dispatch_req *dr)
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	for (i = 0; i < req->nheaders && req->headers[i] != NULL && rc == CURLE_OK; i++) {
-		if ((l = curl_slist_append(dr->headers, req->headers[i])) == NULL)
-			rc = CURLE_OUT_OF_MEMORY;
-		else
-			dr->headers = l;
-	}
-	/* No "Expect: 100-continue" round trip before the body. */
-	if (rc == CURLE_OK && (l = curl_slist_append(dr->headers, "Expect:")) != NULL)
-		dr->headers = l;
-	else
-		rc = CURLE_OUT_OF_MEMORY;
-	if (rc != CURLE_OK)
+	if (dispatch_headers(dr) == -1)
 		return NULL;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, dr->headers);
 	return e;

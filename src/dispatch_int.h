@@ -88,7 +88,8 @@ struct dispatch {
 	size_t			 peak;
 	long			 maxconnects;
 	LIST_HEAD(, dispatch_sock) socks;
-	LIST_HEAD(, dispatch_sock) dead;	/* dropped by curl, not yet freed */
+	LIST_HEAD(, dispatch_sock) dead;	/* dropped by curl, still on the stack */
+	LIST_HEAD(, dispatch_sock) spare_socks;	/* dropped, for the next socket */
 };
 
 /* One SMTP request handed to a thread (see dispatch_smtp.c). */

@@ -4,8 +4,9 @@
  * A template is parsed once into a flat token list in which every section
  * records the index of its close, so rendering is one walk over the list
  * and never rescans text. The worker's templates are parsed when loaded
- * (render_compile) and rendered many times from their tokens. Nesting is capped at RENDER_MAX_DEPTH while
- * parsing, which bounds both the render recursion and the context stack.
+ * (render_compile) and rendered many times from their tokens. Nesting is
+ * capped at RENDER_MAX_DEPTH while parsing, which bounds both the render
+ * recursion and the context stack.
  * Templates come from operators, but this code is fuzzed: arbitrary bytes
  * must give an error, never a crash, a read past len or a hang.
  */

@@ -4,10 +4,10 @@
  * Layout: <dir>/<locale>/<template>.<part>, part one of subject, html, txt,
  * sms. Every file is parsed when loaded, so a broken template stops the
  * daemon at start instead of failing messages later, and the worker renders
- * from the parsed form instead of parsing each message's templates again. Other files
- * (README, editor backups) and hidden entries are skipped; hidden entries
- * include the "..data" links of a Kubernetes ConfigMap mount, whose files
- * are reached through the visible symlinks instead.
+ * from the parsed form instead of parsing each message's templates again.
+ * Other files (README, editor backups) and hidden entries are skipped;
+ * hidden entries include the "..data" links of a Kubernetes ConfigMap
+ * mount, whose files are reached through the visible symlinks instead.
  *
  * The set is a sorted array searched by (locale, template, part): a few
  * hundred entries, read-only after load, so it is shared by all threads

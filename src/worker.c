@@ -17,13 +17,15 @@
  * atomic scripts: two on one partition never take the same message.
  *
  * Room: NUDGE_MAX_INFLIGHT bounds the sends not yet answered by their
- * provider and the messages claims in flight asked for. A send whose
- * outcome is only being reported to Redis no longer holds a place (it
- * costs nothing but the ack, and the provider could take the next send
- * meanwhile); while anything is out a claim waits
- * for a quarter batch of room instead of asking for one message per
- * finished send (a script call each). With no room nothing is armed for
- * the partitions: a finished send re-arms the tick.
+ * provider, with what claims in flight asked for, plus a head start of one
+ * batch: claimed messages that wait in the provider's lane (no lane runs
+ * more than NUDGE_MAX_INFLIGHT requests) and replace a finished send at
+ * once, instead of after a claim's round trip. A send whose outcome is only
+ * being reported to Redis no longer holds a place (the provider could take
+ * the next send meanwhile). While sends are out a claim waits for a
+ * quarter batch of room instead of asking for one message per finished
+ * send (a script call each), and with no room nothing is armed for the
+ * partitions: a finished send re-arms the tick.
  */
 #include "worker_int.h"
 #include "sms.h"
@@ -54,13 +56,30 @@ worker_may_claim(const struct worker *w, int p)
 	    (w->backlog[p] && w->claiming[p] < w->cfg->claims_inflight);
 }
 
+/*
+ * The claims' head start: how many messages may wait, claimed, for a place
+ * at the provider, so that a finished send is replaced at once instead of
+ * after a claim's round trip. One batch, and no more than max_inflight.
+ */
+static long
+worker_ahead(const struct config *cfg)
+{
+	return cfg->claim_batch < cfg->max_inflight ? cfg->claim_batch : cfg->max_inflight;
+}
+
 /* How many messages a claim asks for now; 0 to wait for a send to finish. */
 static long
 worker_claim_size(const struct worker *w)
 {
+	long ahead = worker_ahead(w->cfg), room, least;
 	long busy = (long)(w->inflight - w->reporting) + w->claim_want;
-	long room = w->cfg->max_inflight - busy, least;
+	size_t queued = lane_queued(w->email_lane) + lane_queued(w->sms_lane) +
+	    lane_queued(w->hook_lane);
 
+	/* a batch already waits for the provider: more would only age in the queue */
+	if ((long)queued >= ahead)
+		return 0;
+	room = w->cfg->max_inflight + ahead - busy;
 	if (room > w->cfg->claim_batch)
 		room = w->cfg->claim_batch;
 	if (w->cfg->provider_rate > 0) {
@@ -73,9 +92,7 @@ worker_claim_size(const struct worker *w)
 		if (room < 1 && busy == 0)
 			room = 1;
 	}
-	least = w->cfg->claim_batch < w->cfg->max_inflight ? w->cfg->claim_batch :
-	    w->cfg->max_inflight;
-	least = busy > 0 ? (least + 3) / 4 : 1;
+	least = busy > 0 ? (ahead + 3) / 4 : 1;
 	return room >= least ? room : 0;
 }
 
@@ -417,7 +434,14 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_report(s);
 		return;
 	}
-	if ((rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause)) == COMPOSE_SKIP) {
+	rc = compose_message(w->tpl, w->cfg, shop, m, &s->c, &cause);
+	/*
+	 * The context is done with (the composed parts are copies): freed now,
+	 * while it is still in the cache, not cold after the provider answers.
+	 */
+	json_decref(m->ctx);
+	m->ctx = NULL;
+	if (rc == COMPOSE_SKIP) {
 		s->outcome = SCHED_SKIP;
 		s->info = cause;
 		worker_report(s);
@@ -469,6 +493,8 @@ worker_process(struct worker *w, struct sched_msg *m)
 		worker_outcome(s, &r);
 		return;
 	}
+	/* the request holds what goes out; the log needs only the recipient */
+	compose_free_parts(&s->c);
 	s->req = req;
 	s->lane = strcmp(m->channel, "sms") == 0 ? w->sms_lane :
 	    strcmp(m->channel, "webhook") == 0 ? w->hook_lane : w->email_lane;
@@ -565,13 +591,12 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/*
-	 * Sends already queued behind a provider's limits, or a provider that
-	 * asked us to wait: claiming more would only let leases run out in the
-	 * queue. A finished send re-arms the tick.
+	 * A provider that asked us to wait: claiming more would only let
+	 * leases run out in its queue. (A queue of a batch or more stops
+	 * claims too, in worker_claim_size; a finished send re-arms the tick.)
 	 */
-	if (lane_queued(w->email_lane) > 0 || lane_queued(w->sms_lane) > 0 ||
-	    lane_queued(w->hook_lane) > 0 || lane_paused(w->email_lane) ||
-	    lane_paused(w->sms_lane) || lane_paused(w->hook_lane)) {
+	if (lane_paused(w->email_lane) || lane_paused(w->sms_lane) ||
+	    lane_paused(w->hook_lane)) {
 		worker_arm_in(w, 100);
 		return;
 	}
@@ -640,8 +665,10 @@ struct worker *
 worker_new(struct event_base *base, const struct config *cfg, const struct shops *shops,
     const struct flows *flows, const struct templates *tpl, char **cause)
 {
-	struct worker *w = xcalloc(1, sizeof *w);
+	struct worker *w;
+	long conc;
 
+	w = xcalloc(1, sizeof *w);
 	w->base = base;
 	w->cfg = cfg;
 	w->shops = shops;
@@ -675,10 +702,15 @@ worker_new(struct event_base *base, const struct config *cfg, const struct shops
 	}
 	w->sched = sched_new(w->store, cfg);
 	w->dispatch = dispatch_new(base, cfg->send_timeout_ms);
-	w->email_lane = lane_new(base, w->email->name, cfg->provider_concurrency, cfg->provider_rate);
-	w->sms_lane = lane_new(base, w->sms ? w->sms->name : "sms", cfg->provider_concurrency,
-	    cfg->provider_rate);
-	w->hook_lane = lane_new(base, "webhook", cfg->provider_concurrency, cfg->provider_rate);
+	/*
+	 * No lane runs more than max_inflight requests: the claims' head start
+	 * (worker_ahead) waits in the lane, it never adds to the provider's load.
+	 */
+	conc = cfg->provider_concurrency < cfg->max_inflight ? cfg->provider_concurrency :
+	    cfg->max_inflight;
+	w->email_lane = lane_new(base, w->email->name, conc, cfg->provider_rate);
+	w->sms_lane = lane_new(base, w->sms ? w->sms->name : "sms", conc, cfg->provider_rate);
+	w->hook_lane = lane_new(base, "webhook", conc, cfg->provider_rate);
 	if (*cfg->webhook_url != '\0')
 		w->hook = provider_find("webhook");
 	w->nparts = (int)cfg->partitions;

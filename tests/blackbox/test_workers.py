@@ -632,13 +632,15 @@ def test_provider_rate_limit(nudge, sendgrid_stub, flows):
 def test_claims_in_flight_one_partition(nudge, sendgrid_stub, flows):
     """One shop is one partition: with small batches and several claims of
     it in flight at once, every message still goes out exactly once, with
-    no stale ack, no reclaimed lease and no retry."""
-    n = 400
-    sendgrid_stub.delay = 0.02
+    no stale ack, no reclaimed lease and no retry. The batch claimed ahead
+    waits in the lane: the provider never has more than NUDGE_MAX_INFLIGHT
+    requests at once, however many it would take."""
+    n, most = 300, 20
+    sendgrid_stub.delay = 0.05
     srv = nudge.server(flows)
     assert post_all(srv, [make_order(1700 + i) for i in range(n)]) == n
     w = nudge.worker(dict(flows, NUDGE_CLAIM_BATCH="7", NUDGE_CLAIMS_INFLIGHT="4",
-                          NUDGE_MAX_INFLIGHT="60", NUDGE_PROVIDER_CONCURRENCY="60"))
+                          NUDGE_MAX_INFLIGHT=str(most), NUDGE_PROVIDER_CONCURRENCY="1000"))
     sendgrid_stub.wait_requests(n, timeout=60, accepted=True)
     r = nudge.redis
     ms = wait_all_final(r, n, timeout=20)
@@ -652,6 +654,17 @@ def test_claims_in_flight_one_partition(nudge, sendgrid_stub, flows):
     assert (st["retry"], st["reclaimed"], st["stale_acks"]) == (0, 0, 0), st
     assert len(log_events(w, "sent")) == n
 
+    # requests at the stub at once (its clock: a little over the worker's
+    # count, as the next request may arrive before the last answer's write
+    # returned; without the lane's cap it could be a whole batch over)
+    at_once, top = 0, 0
+    for _, d in sorted([(q.t, 1) for q in reqs] + [(q.t_done, -1) for q in reqs]):
+        at_once += d
+        top = max(top, at_once)
+    print("\nclaims in flight: %d requests, at most %d at once (max in flight %d)"
+          % (n, top, most))
+    assert top <= most + 2, top
+    assert top >= most // 2, top
 
 # ----------------------------------------------------------- 8. status --json
 

@@ -148,6 +148,12 @@ test_message_from_parsed_templates(void **state)
 			first = xstrdup(out.html);
 		else
 			assert_string_equal(out.html, first);	/* nothing kept between renders */
+		/* once the request is built, only the recipient stays */
+		compose_free_parts(&out);
+		assert_null(out.subject);
+		assert_null(out.html);
+		assert_null(out.text);
+		assert_string_equal(out.to, "anna@example.gr");
 		compose_free(&out);
 	}
 	free(first);

@@ -622,9 +622,9 @@ test_smtp(void **state)
 }
 
 /*
- * Finished requests leave their easy handle for the next one: nothing of a
- * request (method, credentials, body) may carry over into the next one on
- * the same handle, and the connection is reused.
+ * Finished requests leave their easy handle and header list for the next
+ * one: nothing of a request (method, credentials, headers, body) may carry
+ * over into the next one on the same handle, and the connection is reused.
  */
 static void
 test_reuse_resets(void **state)
@@ -645,6 +645,14 @@ test_reuse_resets(void **state)
 	assert_int_equal(dispatch_send(c->d, mkreq("POST", url, "ab"), on_done,
 	    &c->calls[2]), 0);
 	run_until(c, 3);
+	/* header lists: a different set is sent as it is, then the usual one again */
+	req = mkreq("POST", url, "abc");
+	provider_req_header(req, "Authorization: Bearer tok");
+	assert_int_equal(dispatch_send(c->d, req, on_done, &c->calls[3]), 0);
+	run_until(c, 4);
+	assert_int_equal(dispatch_send(c->d, mkreq("POST", url, "abcd"), on_done,
+	    &c->calls[4]), 0);
+	run_until(c, 5);
 	free(url);
 
 	want = xasprintf("%d|Basic YXBpOnNlY3JldA==|5", (int)EVHTTP_REQ_PUT);
@@ -655,6 +663,12 @@ test_reuse_resets(void **state)
 	free(want);
 	want = xasprintf("%d|-|2", (int)EVHTTP_REQ_POST);
 	assert_string_equal(c->calls[2].body, want);
+	free(want);
+	want = xasprintf("%d|Bearer tok|3", (int)EVHTTP_REQ_POST);
+	assert_string_equal(c->calls[3].body, want);
+	free(want);
+	want = xasprintf("%d|-|4", (int)EVHTTP_REQ_POST);
+	assert_string_equal(c->calls[4].body, want);
 	free(want);
 	assert_int_equal(c->srv.connections, 1);
 	assert_int_equal(c->srv.bad_requests, 0);
