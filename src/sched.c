@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "jtree.h"
 #include "log.h"
 #include "sched.h"
 #include "shops.h"
@@ -358,7 +359,7 @@ sched_msg_parse(int partition, redisReply *e)
 	m->ctx = json_object();
 	c = e->element[3];
 	for (i = 0; i + 1 < c->elements; i += 2) {
-		json_t *part = json_loadb(c->element[i + 1]->str, c->element[i + 1]->len, 0, NULL);
+		json_t *part = jtree_load(c->element[i + 1]->str, c->element[i + 1]->len);
 
 		if (part != NULL)
 			json_object_set_new(m->ctx, c->element[i]->str, part);

@@ -11,6 +11,7 @@ Seeds are small on purpose; libFuzzer finds the rest.
 import base64
 import hashlib
 import hmac
+import json
 import os
 import shutil
 
@@ -181,6 +182,14 @@ def main():
     put("sig", "pads", b"\x09QQ==\nx")
     put("sig", "long", b"\x28" + base64.b64encode(bytes(range(100))) + b"\n")
     put("sig", "whitespace", b"\x01 " + b64hmac(b"", b"") + b"\n")
+
+    # Contexts as the worker reads them (what json_dumps wrote), and edges.
+    ctx = json.loads(rd("examples/orders-create.json"))
+    put("jtree", "order", json.dumps({"id": str(ctx.get("id")), "name": ctx.get("name"),
+                                       "items": ctx.get("line_items", [])[:2]},
+                                      separators=(",", ":"), ensure_ascii=False).encode())
+    put("jtree", "numbers", b'{"a":-9223372036854775808,"b":1.5e-3,"c":[true,null,"\\u00e9"]}')
+    put("jtree", "nested", b"[" * 63 + b"]" * 63)
 
 
 if __name__ == "__main__":
