@@ -100,6 +100,13 @@ struct send {
 /* worker_observe.c */
 int		 worker_observe_setup(struct worker *, char **cause);
 void		 worker_count(struct send *, const char *outcome);
+/* worker_outcome.c */
+void		 worker_outcome(struct send *, const struct provider_result *);
+void		 worker_report(struct send *);
+void		 worker_send_free(struct send *);
+/* worker.c */
+void		 worker_arm(struct worker *);
+void		 worker_check_done(struct worker *);
 /* worker_quiet.c */
 int		 worker_quiet_setup(struct worker *, char **cause);
 const char	*worker_quiet(struct worker *, int64_t now);
