@@ -58,6 +58,12 @@ local function rec_encode(m)
   return m.st .. '|' .. I(m.a) .. '|' .. fl .. '|' .. m.f .. '|' .. m.s .. '|' .. (m.t ~= m.s and m.t or '')
 end
 
+-- The <mid> of a message's record field ("m" and 8 hex), or nil.
+local function record_mid(f)
+  if #f == 9 and string.sub(f, 1, 1) == 'm' then return string.sub(f, 2) end
+  return nil
+end
+
 -- a HGETALL reply as a table
 local function hash_table(raw)
   local h = {}
@@ -184,9 +190,9 @@ local function timeline_of(P, shop, cust)
   for _, lh in ipairs(hs) do
     local l, h = lh[1], lh[2]
     for f, v in pairs(h) do
-      local m = (string.sub(f, 1, 1) == 'm' and #f == 9) and rec_decode(v) or nil
+      local mid = record_mid(f)
+      local m = mid and rec_decode(v)
       if m then
-        local mid = string.sub(f, 2)
         local t, ev = string.match(h['t' .. mid] or '', '^(%d+)|%d*|(.*)$')
         if t then
           es[#es + 1] = {t = tonumber(t), o = 0, e = 'scheduled', id = l .. mid, f = m.f, s = m.s, r = ev}

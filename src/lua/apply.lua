@@ -118,31 +118,35 @@ end
 
 local cancelled = 0
 local function cancel(s, flow, reason, doclose, keepids)
-  local h = records(s)
+  local h, hit = records(s), {}
   for f, v in pairs(h) do
-    if string.sub(f, 1, 1) == 'm' and #f == 9 then
-      local mid = string.sub(f, 2)
-      local m = rec_decode(v)
-      if m and (flow == '' or m.f == flow) and not (keepids and keepids[s.loc .. mid])
-          and (m.st == 'd' or m.st == 'i') then
-        -- an in-flight message finishes its send; its ack sees the state
-        redis.call('ZREM', due, s.loc .. mid)
-        m.st = 'c'
-        h[f] = rec_encode(m)
-        put(s, f, h[f])
-        local w = restamp(h, mid, stamp(now, 'c', reason))
-        for j = 1, #w, 2 do put(s, w[j], w[j + 1]) end
-        cancelled = cancelled + 1
-      end
+    local mid = record_mid(f)
+    local m = mid and rec_decode(v)
+    if m and (flow == '' or m.f == flow) and not (keepids and keepids[s.loc .. mid])
+        and (m.st == 'd' or m.st == 'i') then
+      hit[#hit + 1] = {mid, m}
     end
+  end
+  -- (changed after the walk: restamp adds fields to h, which next() forbids)
+  for _, x in ipairs(hit) do
+    local mid, m = x[1], x[2]
+    -- an in-flight message finishes its send; its ack sees the state
+    redis.call('ZREM', due, s.loc .. mid)
+    m.st = 'c'
+    h['m' .. mid] = rec_encode(m)
+    put(s, 'm' .. mid, h['m' .. mid])
+    local w = restamp(h, mid, stamp(now, 'c', reason))
+    for j = 1, #w, 2 do put(s, w[j], w[j + 1]) end
+    cancelled = cancelled + 1
   end
   if doclose == '1' then close(s, flow) end
 end
 
 local function erase(s)
-  for f, part in pairs(records(s)) do
-    if string.sub(f, 1, 1) == 'm' and #f == 9 then
-      local id = s.loc .. string.sub(f, 2)
+  for f in pairs(records(s)) do
+    local mid = record_mid(f)
+    if mid then
+      local id = s.loc .. mid
       redis.call('ZREM', due, id)
       redis.call('ZREM', P .. 'inflight', id)
       redis.call('ZREM', P .. 'dead', id)

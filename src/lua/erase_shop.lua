@@ -17,8 +17,9 @@ for _, k in ipairs(r[2]) do
     if h.sh == shop then
       local l = string.sub(k, #P + 3)
       for f in pairs(h) do
-        if string.sub(f, 1, 1) == 'm' and #f == 9 then
-          local id = l .. string.sub(f, 2)
+        local mid = record_mid(f)
+        if mid then
+          local id = l .. mid
           redis.call('ZREM', KEYS[1], id)
           redis.call('ZREM', KEYS[2], id)
           redis.call('ZREM', P .. 'dead', id)

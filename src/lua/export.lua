@@ -25,11 +25,12 @@ for _, sj in ipairs(subjects) do
   local h = hash_table(redis.call('HGETALL', P .. 's:' .. l))
   local msgs = {}
   for f, v in pairs(h) do
-    local m = (string.sub(f, 1, 1) == 'm' and #f == 9) and rec_decode(v) or nil
+    local mid = record_mid(f)
+    local m = mid and rec_decode(v)
     if m then
-      local mf = msg_fields(h, string.sub(f, 2), m)
+      local mf = msg_fields(h, mid, m)
       mf[#mf + 1] = 'id'
-      mf[#mf + 1] = l .. string.sub(f, 2)
+      mf[#mf + 1] = l .. mid
       msgs[#msgs + 1] = mf
     end
   end

@@ -13,16 +13,19 @@ local n = 0
 local function sweep(sj)
   local l = loc_of(shop, sj)
   local k = P .. 's:' .. l
-  local h = hash_table(redis.call('HGETALL', k))
+  local h, hit = hash_table(redis.call('HGETALL', k)), {}
   for f, v in pairs(h) do
-    local m = (string.sub(f, 1, 1) == 'm' and #f == 9) and rec_decode(v) or nil
-    if m and m.cl == 'promotional' and m.st == 'd' then
-      local mid = string.sub(f, 2)
-      redis.call('ZREM', KEYS[1], l .. mid)
-      m.st = 'c'
-      redis.call('HSET', k, f, rec_encode(m), unpack(restamp(h, mid, stamp(now, 'c', 'unsubscribed'))))
-      n = n + 1
-    end
+    local mid = record_mid(f)
+    local m = mid and rec_decode(v)
+    if m and m.cl == 'promotional' and m.st == 'd' then hit[#hit + 1] = {f, mid, m} end
+  end
+  -- (changed after the walk: restamp adds fields to h, which next() forbids)
+  for _, x in ipairs(hit) do
+    local f, mid, m = x[1], x[2], x[3]
+    redis.call('ZREM', KEYS[1], l .. mid)
+    m.st = 'c'
+    redis.call('HSET', k, f, rec_encode(m), unpack(restamp(h, mid, stamp(now, 'c', 'unsubscribed'))))
+    n = n + 1
   end
   return h
 end
